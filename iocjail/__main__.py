@@ -1,0 +1,3 @@
+from iocjail.cli.main import main
+
+main()

@@ -1,0 +1,121 @@
+"""`start`, `stop`, `restart`: iocage's progress lines, one error line per failed jail."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import click
+
+from iocjail.cli import boot as rc_cli
+from iocjail.cli.common import Ctx, pass_ctx
+from iocjail.services import lifecycle as service
+
+# What iocage prints when a step (or its undo, at stop) finished; other steps stay quiet.
+DONE = {
+    ("jail", "do"): "Started",
+    ("vnet.interface", "do"): "Configuring VNET",
+    ("exec.start", "do"): "Starting services",
+    ("exec.poststart", "do"): "Executing poststart",
+    ("exec.poststart", "undo"): "Executing prestop",
+    ("exec.start", "undo"): "Stopping services",
+    ("vnet.interface", "undo"): "Tearing down VNET",
+    ("jail", "undo"): "Removing jail process",
+    ("exec.prestart", "cleanup"): "Executing poststop",
+}
+
+
+class Lines:
+    """The engine's events as iocage's lines: `* Starting www1`, `  + Started OK`, …"""
+
+    def __init__(self) -> None:
+        self.verb = "start"
+
+    def begin(self, jail: str, verb: str) -> None:
+        self.verb = verb
+        click.echo(f"* {'Starting' if verb == 'start' else 'Stopping'} {jail}")
+
+    def event(self, jail: str, step: str, phase: str, ok: bool) -> None:
+        if self.verb == "start" and phase != "do":
+            return  # a failed start's undo: the error line tells what failed, the host is as before
+        label = DONE.get((step, phase))
+        if label is None and ok:
+            return
+        click.echo(f"  + {label or step} {'OK' if ok else 'FAILED'}")
+
+
+def _finish(outcomes: Sequence[service.Outcome]) -> None:
+    """One `iocjail: NAME: step: message` line per failed jail; the first one's exit code."""
+    failed = [o for o in outcomes if o.error is not None]
+    for outcome in failed:
+        click.echo(f"iocjail: {outcome.error}", err=True)
+    if failed:
+        raise click.exceptions.Exit(getattr(failed[0].error, "exit_code", 1))
+
+
+@click.command()
+@click.option("--plan", "show_plan", is_flag=True, help="Print each step and its exact commands; run nothing.")
+@rc_cli.rc_options
+@click.argument("names", nargs=-1, required=False, metavar="NAME...|ALL")
+@pass_ctx
+def start(ctx: Ctx, names: tuple[str, ...], show_plan: bool, rc: bool, jobs: int | None, as_json: bool) -> None:
+    """Start jails (ALL: every jail not running, in priority order).
+
+    A failed start leaves the host as it was: what was done is undone in reverse.
+    --rc starts every jail with boot=on and the jails they depend on, in parallel where
+    priority and depends allow; one line per jail.
+
+    \b
+    Example:
+      iocjail start www1
+      iocjail start --plan www1
+      iocjail start ALL
+      iocjail start --rc --jobs 8
+    """
+    if rc:
+        return rc_cli.run(ctx, "start", names, jobs, as_json)
+    rc_cli.require_names(names, jobs, as_json)
+    if show_plan:
+        for name in names:
+            click.echo("\n".join(service.plan(ctx.host, name)[1]))
+        return
+    _finish(service.start(ctx.host, names, reporter=Lines()))
+
+
+@click.command()
+@click.option("-f", "--force", is_flag=True, help="Skip exec_prestop, exec_stop and exec_poststop; still release everything.")
+@rc_cli.rc_options
+@click.argument("names", nargs=-1, required=False, metavar="NAME...|ALL")
+@pass_ctx
+def stop(ctx: Ctx, names: tuple[str, ...], force: bool, rc: bool, jobs: int | None, as_json: bool) -> None:
+    """Stop jails: exec_stop, SIGTERM, stop_timeout, SIGKILL, then undo what the start did.
+
+    --rc stops every jail with boot=on, and the jails start --rc started as their
+    dependencies unless a running jail still needs them.
+
+    \b
+    Example:
+      iocjail stop www1
+      iocjail stop -f ALL
+      iocjail stop --rc
+    """
+    if rc:
+        return rc_cli.run(ctx, "stop", names, jobs, as_json)
+    rc_cli.require_names(names, jobs, as_json)
+    _finish(service.stop(ctx.host, names, force=force, reporter=Lines()))
+
+
+@click.command()
+@click.argument("names", nargs=-1, required=True, metavar="NAME...|ALL")
+@pass_ctx
+def restart(ctx: Ctx, names: tuple[str, ...]) -> None:
+    """Stop (if running) and start jails again.
+
+    \b
+    Example:
+      iocjail restart www1
+    """
+    _finish(service.restart(ctx.host, names, reporter=Lines()))
+
+
+SECTION = "Lifecycle"
+COMMANDS = (start, stop, restart)

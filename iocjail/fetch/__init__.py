@@ -1,0 +1,1 @@
+"""Release mirrors, MANIFEST verification, downloads and safe extraction."""

@@ -1,0 +1,1 @@
+"""Start and stop as data: plans of steps with undo, run by one journaling engine."""

@@ -1,0 +1,1 @@
+"""Pure domain logic: no I/O, no processes, imports nothing else from iocjail but errors."""

@@ -1,0 +1,1 @@
+"""Adapters to the outside world; the only code that starts processes (through shell.py)."""

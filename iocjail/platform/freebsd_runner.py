@@ -1,0 +1,169 @@
+"""`FreeBSDRunner` performs (and describes, for --plan) the actions of a FreeBSD plan
+(lifecycle/freebsd_plan.py).
+
+Most actions are plain argv (`run`); the named ops are the ones that need a decision at run time
+or a path checked inside a jail's root:
+
+* ``jexec ARGV…``: a command inside the jail holding the user's text (exec_start/exec_stop), so
+  never searched for placeholders; its output is appended to the jail's console log.
+* ``hook CMD``: a user's exec_* hook on the host, ``/bin/sh -c CMD`` with the plan's environment.
+* ``write ROOT PATH TEXT``, ``remove ROOT PATH``, ``copy SRC ROOT PATH``, ``mkdir ROOT PATH``,
+  ``symlink ROOT PATH TARGET``, ``mount FSTYPE SOURCE ROOT PATH OPTS``, ``umount ROOT PATH``: files
+  and mounts under ROOT, reached without following a symlink the jail's root user planted.
+* ``epair HOST_NAME KEY``: ``ifconfig epair create`` then the ``a`` side renamed HOST_NAME at
+  once (a failed rename destroys the pair); reports the pair's name as KEY for ``{KEY}b``.
+* ``bridge BRIDGE [MEMBER…]``: create it marked ``description iocjail`` if missing, else add the
+  missing members; ``unbridge BRIDGE [MEMBER…]``: destroy it only if iocjail made it and nothing
+  but those members is left. Both under one lock, so concurrent starts agree.
+
+Processes are started through injected callables (shell.run by default), so tests replay a
+FreeBSD host's answers on any machine.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from iocjail.errors import CommandFailed, IocjailError
+from iocjail.lifecycle.freebsd_plan import BRIDGE_MARK, describe_action
+from iocjail.lifecycle.plan import Action
+from iocjail.platform import freebsd as F
+from iocjail.platform import safe_paths, shell
+from iocjail.platform.files import locked
+from iocjail.platform.freebsd_output import parse_epair_create, parse_ifconfig
+
+RunFn = Callable[..., shell.Result]
+LoggedFn = Callable[[Sequence[str], str, Mapping[str, str], "float | None"], None]
+
+
+class RuntimeFailure(IocjailError):
+    pass
+
+
+def append_to_log(argv: Sequence[str], log: str, env: Mapping[str, str], timeout: float | None) -> None:
+    """Run argv with stdout and stderr appended to `log` (no pipe: a daemon it leaves running
+    with the log open never keeps the start waiting)."""
+    path = Path(log)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "ab") as handle, shell.stream(list(argv), read=False, stdout=handle, env=env) as proc:
+        proc.stdin.close()
+        proc.wait(timeout)
+
+
+class FreeBSDRunner:
+    def __init__(self, rundir: Path, console_log: str | None = None, *, run: RunFn = shell.run,
+                 logged: LoggedFn = append_to_log) -> None:
+        self.rundir = Path(rundir)
+        self.console_log = console_log or os.devnull
+        self._run = run
+        self._logged = logged
+
+    def perform(self, action: Action, ctx: Mapping[str, str], *, step: str, undoing: bool) -> Mapping[str, str] | None:
+        handler = getattr(self, f"_op_{action.op}", None)
+        if handler is None:
+            raise RuntimeFailure(f"unknown action {action.op!r}")
+        result: Mapping[str, str] | None = handler(action, undoing)
+        return result
+
+    def describe(self, action: Action) -> str:
+        return describe_action(action, self.console_log)
+
+    # -- commands -------------------------------------------------------------------------
+    def _env(self, action: Action) -> dict[str, str] | None:
+        return {**os.environ, "PATH": F.TOOL_PATH, **dict(action.env)}
+
+    def _op_run(self, action: Action, undoing: bool) -> None:
+        self._run(list(action.args), env=self._env(action), timeout=action.timeout)
+
+    def _op_jexec(self, action: Action, undoing: bool) -> None:
+        self._logged(action.args, self.console_log, self._env(action) or {}, action.timeout)
+
+    def _op_hook(self, action: Action, undoing: bool) -> None:
+        self._logged(("/bin/sh", "-c", action.args[0]), self.console_log, self._env(action) or {}, action.timeout)
+
+    # -- files and mounts under a root -------------------------------------------------------
+    def _op_write(self, action: Action, undoing: bool) -> None:
+        root, rel, content = action.args
+        Path(root).mkdir(parents=True, exist_ok=True)
+        safe_paths.write_file(Path(root), rel, content.encode())
+
+    def _op_remove(self, action: Action, undoing: bool) -> None:
+        root, rel = action.args
+        try:
+            os.unlink(root.rstrip("/") + rel)  # unlink never follows the last component
+        except FileNotFoundError:
+            pass
+
+    def _op_copy(self, action: Action, undoing: bool) -> None:
+        source, root, rel = action.args
+        safe_paths.write_file(Path(root), rel, Path(source).read_bytes())  # the host's file: trusted
+
+    def _op_mkdir(self, action: Action, undoing: bool) -> None:
+        """``mkdir -p`` inside the root: each component made or checked in turn, none a symlink."""
+        parts = safe_paths.parts_of(action.args[1])
+        for count in range(1, len(parts) + 1):
+            safe_paths.mkdir(Path(action.args[0]), "/" + "/".join(parts[:count]))
+
+    def _op_symlink(self, action: Action, undoing: bool) -> None:
+        root, rel, target = action.args
+        safe_paths.symlink(Path(root), rel, target)
+
+    def _op_mount(self, action: Action, undoing: bool) -> None:
+        fstype, source, root, rel, _options = action.args
+        path = safe_paths.resolve(Path(root), rel, kind="dir")
+        self._run(list(F.mount_argv(fstype, source, str(path))))
+
+    def _op_umount(self, action: Action, undoing: bool) -> None:
+        root, rel = action.args
+        try:
+            path = safe_paths.resolve(Path(root), rel, kind="dir")  # never unmount through a planted symlink
+        except safe_paths.UnsafePath:
+            if undoing:
+                return None  # gone, or replaced: nothing of ours is mounted there
+            raise
+        try:
+            self._run(list(F.umount_argv(str(path))))
+        except CommandFailed as err:
+            if not (undoing and ("not a file system root" in err.stderr or "Invalid argument" in err.stderr)):
+                raise
+        return None
+
+    # -- network ---------------------------------------------------------------------------------
+    def _op_epair(self, action: Action, undoing: bool) -> Mapping[str, str]:
+        host_if, key = action.args
+        base = parse_epair_create(self._run(list(F.epair_create_argv())).stdout)
+        try:
+            self._run(list(F.iface_rename_argv(f"{base}a", host_if)))
+        except IocjailError:
+            self._run(list(F.iface_destroy_argv(f"{base}a")), check=False)
+            raise
+        return {key: base}
+
+    def _bridge(self, bridge: str) -> Any:
+        result = self._run(["ifconfig", bridge], check=False)
+        if not result.ok:
+            return None
+        return parse_ifconfig(result.stdout).get(bridge)
+
+    def _op_bridge(self, action: Action, undoing: bool) -> None:
+        bridge, *members = action.args
+        with locked(self.rundir / "locks" / "net.lock", "the host's bridges"):
+            found = self._bridge(bridge)
+            if found is None:
+                self._run(list(F.bridge_create_argv(bridge, members, BRIDGE_MARK)))
+                return None
+            for member in members:
+                if member not in found.members:
+                    self._run(list(F.bridge_addm_argv(bridge, member)))
+        return None
+
+    def _op_unbridge(self, action: Action, undoing: bool) -> None:
+        bridge, *members = action.args
+        with locked(self.rundir / "locks" / "net.lock", "the host's bridges"):
+            found = self._bridge(bridge)
+            if found is not None and found.description == BRIDGE_MARK and set(found.members) <= set(members):
+                self._run(list(F.iface_destroy_argv(bridge)))
+        return None

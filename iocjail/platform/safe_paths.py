@@ -1,0 +1,161 @@
+"""Host-side access to paths inside a jail's root that never follows a link the jail planted.
+
+The jail's root user owns everything under ROOT: `/etc/resolv.conf` may be a symlink to
+`/../../../etc/passwd`, `/etc` itself may point at the host's `/etc`. Every function here walks the
+path one component at a time from ROOT with `O_NOFOLLOW`, refuses `..`, symlinks and anything not a
+directory on the way, and acts on the last component relative to its parent's descriptor:
+
+* `write_file` creates a temporary file in the parent and renames it over the name, so a symlink
+  (or anything else) at the name is replaced, never followed;
+* `resolve` checks a mount target (every component a real directory) and returns its path;
+* `read_file`, `mkdir`, `mknod`, `symlink` likewise.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from iocjail.errors import IocjailError
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class UnsafePath(IocjailError):
+    """``args`` = (root, path inside the root, why)."""
+
+    template = "refusing {1} in the jail root {0}: {2}"
+
+
+def parts_of(rel: str) -> list[str]:
+    """The components of a path inside the root (leading `/` allowed); `..` and `.` refused."""
+    parts = [p for p in str(rel).split("/") if p]
+    if any(p in (".", "..") for p in parts):
+        raise ValueError(f"{rel!r}: '.' and '..' are not allowed")
+    return parts
+
+
+@contextmanager
+def _dir_fd(root: Path, parts: list[str], rel: str, *, create: bool = False) -> Iterator[int]:
+    """A descriptor of ROOT/parts..., every component a real directory (no symlink)."""
+    fd = os.open(root, _DIR_FLAGS)
+    try:
+        for index, part in enumerate(parts):
+            try:
+                nfd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            except FileNotFoundError:
+                if not create:
+                    raise UnsafePath(root, rel, f"/{'/'.join(parts[:index + 1])} does not exist") from None
+                os.mkdir(part, 0o755, dir_fd=fd)
+                nfd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            except OSError as err:
+                if err.errno in (errno.ELOOP, errno.ENOTDIR):
+                    what = "a symlink" if _is_link(fd, part) else "not a directory"
+                    raise UnsafePath(root, rel, f"/{'/'.join(parts[:index + 1])} is {what}") from None
+                raise
+            os.close(fd)
+            fd = nfd
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _is_link(dir_fd: int, name: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(name, dir_fd=dir_fd).st_mode)
+    except OSError:
+        return False
+
+
+def _split(rel: str) -> tuple[list[str], str]:
+    parts = parts_of(rel)
+    if not parts:
+        raise ValueError("the jail root itself is not a file")
+    return parts[:-1], parts[-1]
+
+
+def resolve(root: Path, rel: str, *, kind: str = "dir") -> Path:
+    """ROOT/rel after checking every component: real directories, the last one of `kind`
+    (`dir`, `file` or `any`, never a symlink); raises UnsafePath otherwise. For mount targets."""
+    parents, name = _split(rel)
+    with _dir_fd(root, parents, rel) as fd:
+        try:
+            st = os.lstat(name, dir_fd=fd)
+        except FileNotFoundError:
+            raise UnsafePath(root, rel, "it does not exist") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise UnsafePath(root, rel, "it is a symlink")
+    if kind == "dir" and not stat.S_ISDIR(st.st_mode):
+        raise UnsafePath(root, rel, "it is not a directory")
+    if kind == "file" and stat.S_ISDIR(st.st_mode):
+        raise UnsafePath(root, rel, "it is a directory")
+    return Path(root, *parents, name)
+
+
+def write_file(root: Path, rel: str, data: bytes, mode: int = 0o644) -> None:
+    """Replace ROOT/rel with `data`: a symlink at the name is replaced, never followed."""
+    parents, name = _split(rel)
+    with _dir_fd(root, parents, rel) as fd:
+        try:
+            if stat.S_ISDIR(os.lstat(name, dir_fd=fd).st_mode):
+                raise UnsafePath(root, rel, "it is a directory")
+        except FileNotFoundError:
+            pass
+        tmp = f".{name}.iocjail-{secrets.token_hex(4)}"
+        wfd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=fd)
+        try:
+            os.fchmod(wfd, mode)  # the umask cut the mode given to open
+            with os.fdopen(wfd, "wb") as handle:
+                handle.write(data)
+            os.rename(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+        except BaseException:
+            try:
+                os.unlink(tmp, dir_fd=fd)
+            except OSError:
+                pass
+            raise
+
+
+def read_file(root: Path, rel: str) -> bytes | None:
+    """ROOT/rel's content, None if it does not exist; a symlink anywhere is refused."""
+    parents, name = _split(rel)
+    try:
+        with _dir_fd(root, parents, rel) as fd:
+            rfd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise UnsafePath(root, rel, "it is a symlink") from None
+        raise
+    with os.fdopen(rfd, "rb") as handle:
+        return handle.read()
+
+
+def mkdir(root: Path, rel: str, mode: int = 0o755) -> None:
+    parents, name = _split(rel)
+    with _dir_fd(root, parents, rel) as fd:
+        try:
+            os.mkdir(name, mode, dir_fd=fd)
+        except FileExistsError:
+            if not stat.S_ISDIR(os.lstat(name, dir_fd=fd).st_mode):
+                raise UnsafePath(root, rel, "it exists and is not a directory") from None
+
+
+def mknod(root: Path, rel: str, mode: int, major: int, minor: int) -> None:
+    """A character device node (in the tmpfs iocjail mounted on ROOT/dev)."""
+    parents, name = _split(rel)
+    with _dir_fd(root, parents, rel) as fd:
+        os.mknod(name, stat.S_IFCHR | mode, os.makedev(major, minor), dir_fd=fd)
+        os.chmod(name, mode, dir_fd=fd)  # mknod's mode is cut by the umask
+
+
+def symlink(root: Path, rel: str, target: str) -> None:
+    parents, name = _split(rel)
+    with _dir_fd(root, parents, rel) as fd:
+        os.symlink(target, name, dir_fd=fd)

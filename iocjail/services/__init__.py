@@ -1,0 +1,1 @@
+"""The operations users name (activate, clean, create, start, ...)."""

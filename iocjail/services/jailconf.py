@@ -1,0 +1,27 @@
+"""The jail.conf block iocjail hands to jail(8) for a jail (`iocjail jailconf`, and the start plan)."""
+
+from __future__ import annotations
+
+import platform
+import sys
+
+from iocjail.model.jail_params import Param, jail_params, render_jail_conf
+from iocjail.services import config
+from iocjail.services.host import Host
+from iocjail.services.jails import resolve
+
+
+def host_version() -> str | None:
+    """The FreeBSD release gates which parameters exist; elsewhere nothing is gated."""
+    return platform.release() if sys.platform.startswith("freebsd") else None
+
+
+def params(host: Host, name: str) -> tuple[str, list[Param]]:
+    ref = resolve(host, name, prefix=True)
+    cfg = config.load(host, ref).effective
+    return ref.name, jail_params(ref.name, cfg, str(ref.path), str(host.iocroot), host_version())
+
+
+def render(host: Host, name: str) -> str:
+    jail, plist = params(host, name)
+    return render_jail_conf(jail, plist)

@@ -1,0 +1,199 @@
+"""What create, clone, rename, templates and destroy share: one batched look at the iocage tree,
+the undo journal that makes each of them all-or-nothing, and the jail's support files.
+
+The journal: every step that changes the pool registers its undo *before* it runs (a step that
+fails halfway, e.g. `zfs clone -p` that made the parent but not the clone, is undone too), and
+undos are idempotent ("destroy if it exists"). A step refused because its target already existed
+created nothing, so its undo is dropped. On any failure the undos run in reverse order; an undo
+that fails itself is reported with the original error, never instead of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from iocjail.errors import DatasetExists, DatasetNotFound, IocjailError, PoolNotFound
+from iocjail.model import properties
+from iocjail.model.datasets import validate_pool_name
+from iocjail.model.provision import DEFAULT_RC_CONF
+from iocjail.platform import rootfs
+from iocjail.platform.zfs import Dataset, Zfs
+from iocjail.services import config, releases
+from iocjail.services.host import Host, IocrootMissing, IocrootNotMounted
+
+log = logging.getLogger("iocjail.services.provisioning")
+
+PROPS = ("mountpoint", "mounted", "origin", releases.COMPLETE_PROP)
+
+
+class RollbackIncomplete(IocjailError):
+    template = "{} (and undoing it failed, left behind: {})"
+
+
+class NotMounted(IocjailError):
+    template = "{} is not mounted at {}: cannot write its files"
+
+
+# -- the undo journal ------------------------------------------------------------------------
+
+class Undo:
+    def __init__(self) -> None:
+        self._steps: list[tuple[str, Callable[[], None]]] = []
+
+    def run(self, what: str, action: Callable[[], object], undo: Callable[[], None]) -> None:
+        """Register `undo`, then do `action`; DatasetExists means nothing was made."""
+        self._steps.append((what, undo))
+        try:
+            action()
+        except DatasetExists:
+            self._steps.pop()
+            raise
+
+    def add(self, what: str, undo: Callable[[], None]) -> None:
+        self._steps.append((what, undo))
+
+    def rollback(self) -> list[str]:
+        failed = []
+        for what, undo in reversed(self._steps):
+            try:
+                undo()
+            except Exception as err:  # keep undoing the rest; report every leftover
+                log.debug("undo of %s failed: %s", what, err)
+                failed.append(f"{what} ({err})")
+        self._steps.clear()
+        return failed
+
+
+@contextmanager
+def transaction() -> Iterator[Undo]:
+    undo = Undo()
+    try:
+        yield undo
+    except BaseException as err:
+        failed = undo.rollback()
+        if failed:
+            raise RollbackIncomplete(str(err), "; ".join(failed)) from err
+        raise
+
+
+def destroy_quietly(zfs: Zfs, name: str, *, recursive: bool = False) -> Callable[[], None]:
+    """An undo: destroy `name` (with -r) if it still exists."""
+
+    def undo() -> None:
+        try:
+            zfs.destroy(name, recursive=recursive)
+        except DatasetNotFound:
+            pass
+
+    return undo
+
+
+def rename_back(zfs: Zfs, current: str, original: str, *, recursive: bool = False) -> Callable[[], None]:
+    """An undo: rename `current` back to `original`, if the rename happened at all."""
+
+    def undo() -> None:
+        if zfs.exists(current):
+            zfs.rename(current, original, recursive=recursive)
+
+    return undo
+
+
+# -- one look at the tree --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Inventory:
+    """POOL/iocage down to jails/NAME/root and releases/REL/root, from one `zfs get`."""
+
+    host: Host
+    datasets: dict[str, Dataset]
+
+    @property
+    def iocroot(self) -> Path:
+        return Path(self._mountpoint(self.host.iocage_dataset))
+
+    def _mountpoint(self, name: str) -> str:
+        ds = self.datasets[name]
+        mountpoint = ds.get("mountpoint") or "-"
+        if ds.get("mounted") != "yes" or not mountpoint.startswith("/"):
+            raise IocrootNotMounted(name, mountpoint, name)
+        return mountpoint
+
+    def names(self, category: str) -> list[str]:
+        parent = self.host.dataset(category)
+        return sorted(n[len(parent) + 1:] for n in self.datasets if n.startswith(parent + "/")
+                      and "/" not in n[len(parent) + 1:])
+
+    def all_names(self) -> list[str]:
+        return self.names("jails") + self.names("templates")
+
+    def exists(self, name: str) -> bool:
+        return name in self.datasets
+
+    def mountpoint_of(self, dataset: str) -> Path:
+        """Where `dataset` is (or will be, once made) mounted: its own, else under its parent's."""
+        if dataset in self.datasets:
+            return Path(self.datasets[dataset].get("mountpoint") or "-")
+        parent, _, leaf = dataset.rpartition("/")
+        return self.mountpoint_of(parent) / leaf
+
+    def release(self, name: str) -> releases.Release:
+        """A complete release, as `list -r` shows it (accepting the upper-cased name)."""
+        for candidate in dict.fromkeys((name, name.upper())):
+            ds = self.host.dataset("releases", candidate)
+            if ds in self.datasets and f"{ds}/root" in self.datasets:
+                if self.datasets[ds].get(releases.COMPLETE_PROP) == "no":
+                    raise releases.ReleaseIncomplete(candidate, candidate)
+                return releases.Release(candidate, ds, True)
+        raise releases.ReleaseNotFound(name, name)
+
+
+def trust_pool_override(host: Host) -> None:
+    """With --pool/IOCJAIL_POOL, take the pool at its word instead of a `zpool list` first (one
+    zfs-fuse round trip less per create): `inventory()` proves it exists before anything changes."""
+    if host.pool_override:
+        validate_pool_name(host.pool_override)  # it names lock files
+        host.use_pool(host.pool_override)
+
+
+def inventory(host: Host) -> Inventory:
+    root = host.iocage_dataset
+    try:
+        datasets = {d.name: d for d in host.zfs.list_datasets(root, PROPS, depth=3)}
+    except DatasetNotFound:
+        if host.pool_override and host.pool_override not in {p.name for p in host.zfs.pools()}:
+            raise PoolNotFound(host.pool_override) from None
+        datasets = {}
+    if root not in datasets:
+        raise IocrootMissing(host.pool, root, host.pool)
+    inv = Inventory(host, datasets)
+    host.remember_iocroot(inv.iocroot)
+    return inv
+
+
+# -- the jail's files ------------------------------------------------------------------------
+
+def require_mounted(path: Path, dataset: str) -> None:
+    """Never write a jail's files into the directory under an unmounted dataset."""
+    if not os.path.ismount(path):
+        raise NotMounted(dataset, path)
+
+
+def defaults(host: Host) -> dict[str, str]:
+    """defaults.json over the registry's defaults: what a jail's stored config is laid over."""
+    return {**properties.default_config(), **config.load_defaults(host)}
+
+
+def write_rc_conf(root: Path, iocroot: Path) -> bool:
+    """Give a jail without /etc/rc.conf the default one (iocroot/default_rc.conf if the host
+    has its own, as iocage keeps it there); True if written."""
+    if rootfs.exists(root, "etc/rc.conf"):
+        return False
+    custom = iocroot / "default_rc.conf"
+    text = custom.read_text() if custom.is_file() and not custom.is_symlink() else DEFAULT_RC_CONF
+    rootfs.write_text(root, "etc/rc.conf", text, sync=False)  # a jail being made: see create
+    return True

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Start zfs-fuse unless a ZFS (kernel module or zfs-fuse) already answers. Prints "started" when it
+# started the daemon, so callers (make demo) know to stop it again.
+set -eu
+PATH="$PATH:/usr/sbin:/sbin"
+
+if zpool list -H >/dev/null 2>&1; then
+    exit 0
+fi
+if [ -e /proc/filesystems ] && ! grep -qw fuse /proc/filesystems; then
+    modprobe fuse 2>/dev/null || true
+fi
+[ -e /dev/fuse ] || mknod -m 0666 /dev/fuse c 10 229 2>/dev/null || true
+[ -e /dev/fuse ] || { echo "zfs-fuse-start: /dev/fuse is missing" >&2; exit 1; }
+if ! pgrep -x zfs-fuse >/dev/null 2>&1; then
+    # A daemon killed with its machine leaves its pidfile, and zfs-fuse refuses to start over it
+    # (exit 1, no message); its dead FUSE mounts would make every later mount fail.
+    rm -f /run/zfs-fuse.pid /var/run/zfs-fuse.pid
+    awk '$3 == "fuse" && $1 !~ /^\/dev/ {print $2}' /proc/mounts | sort -r | while read -r m; do
+        umount -l "$m" 2>/dev/null || true
+    done
+    zfs-fuse --pidfile /run/zfs-fuse.pid || { echo "zfs-fuse-start: zfs-fuse failed to start (exit $?)" >&2; exit 1; }
+fi
+i=0
+until zpool list -H >/dev/null 2>&1; do
+    i=$((i + 1))
+    if [ "$i" -gt 100 ]; then
+        echo "zfs-fuse-start: zfs-fuse does not answer after 10s" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+echo started

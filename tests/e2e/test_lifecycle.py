@@ -1,0 +1,57 @@
+"""start → exec → stop with real Linux jails from the test release; nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from iocjail.services.config import rundir
+from tests.e2e.conftest import assert_same_host, host_state, pid_namespace_members
+from tests.support.cli import iocjail
+
+IOCJAIL_BIN = str(Path(sys.executable).parent / "iocjail")
+
+
+def journal(pool: str, name: str) -> dict:
+    return json.loads((rundir() / "jails" / pool / f"{name}.json").read_text())
+
+
+def test_start_exec_stop_leaves_nothing(jails, zpool):
+    jails.make("www1", host_hostname="web-one")
+    before = host_state(zpool.name, zpool.mountpoint)
+    result = iocjail("start", "www1")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["* Starting www1", "  + Started OK", "  + Starting services OK",
+                                          "  + Executing poststart OK"]
+    data = journal(zpool.name, "www1")
+    assert data["state"] == "up" and data["jid"] >= 1
+    holder = int(data["ctx"]["pid"])
+    ns = os.readlink(f"/proc/{holder}/ns/pid")
+
+    hostname = iocjail("exec", "www1", "hostname")
+    assert (hostname.exit_code, hostname.output) == (0, "web-one\n")
+    ps = iocjail("exec", "www1", "ps", "-o", "pid,args")
+    assert ps.exit_code == 0, ps.output
+    rows = [line.split(None, 1) for line in ps.output.splitlines()[1:]]
+    pids = {int(pid) for pid, _ in rows}
+    assert 1 in pids and max(pids) < 100  # its own pid namespace: the host's pids are not there
+    assert set(pid_namespace_members(ns)) >= {holder}
+    assert rows[0][1].split()[2:4] == ["-S", str(Path(__file__).parents[2] / "iocjail/platform/linux_holder.py")]
+    assert [args for _, args in rows[1:]] == ["ps -o pid,args"]  # nothing of the host
+    assert (jails.root("www1") / "var" / "run" / "rc.started").exists()  # exec_start ran /etc/rc
+    assert iocjail("get", "state", "www1").output == "up\n"
+    assert iocjail("get", "jid", "www1").output == f"{data['jid']}\n"
+
+    result = iocjail("stop", "www1")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["* Stopping www1", "  + Executing prestop OK", "  + Stopping services OK",
+                                          "  + Removing jail process OK", "  + Executing poststop OK"]
+    assert pid_namespace_members(ns) == []
+    assert not (jails.root("www1") / "var" / "run" / "rc.started").exists()  # exec_stop ran rc.shutdown
+    assert_same_host(before, host_state(zpool.name, zpool.mountpoint), jids=(data["jid"],))
+    assert iocjail("get", "state", "www1").output == "down\n"
