@@ -165,13 +165,13 @@ def test_snapremove_never_destroys_a_clone(pool, history):
 
 def test_rollback_asks_restores_and_destroys_newer_snapshots(pool, history):
     motd = history / "root" / "motd"
+    Zfs().destroy(f"{pool}/iocage/jails/www1/data", recursive=True)  # it has no s1: see the refusals
     before = snaps(pool)
     result = iocjail("rollback", "www1", "-n", "s1", input="n\n")
     assert result.exit_code == 1
     assert ("This will destroy ALL data created including ALL snapshots taken after the snapshot s1"
             in result.output)
     assert "Are you sure? [y/N]" in result.output and snaps(pool) == before
-    Zfs().destroy(f"{pool}/iocage/jails/www1/data", recursive=True)  # it has no s1: see the refusals
     result = iocjail("rollback", "www1", "-n", "s1", input="y\n")
     assert result.exit_code == 0, result.output
     assert result.stdout == f"Rolled back to: {pool}/iocage/jails/www1\n"
