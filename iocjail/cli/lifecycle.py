@@ -8,7 +8,7 @@ import click
 
 from iocjail.cli import boot as rc_cli
 from iocjail.cli.common import Ctx, pass_ctx
-from iocjail.services import lifecycle as service
+from iocjail.services import freebsd_runtime, lifecycle as service
 
 # What iocage prints when a step (or its undo, at stop) finished; other steps stay quiet.
 DONE = {
@@ -43,6 +43,30 @@ class Lines:
         click.echo(f"  + {label or step} {'OK' if ok else 'FAILED'}")
 
 
+PLATFORMS = ("linux", "freebsd")
+
+
+def platform_option(func: rc_cli.F) -> rc_cli.F:
+    return click.option("--platform", type=click.Choice(PLATFORMS), default=None,
+                        help="With --plan: the runtime whose plan to print (default: this host's). "
+                             "freebsd works on any host, on assumed host facts.")(func)
+
+
+def _plan_lines(ctx: Ctx, name: str, verb: str, platform: str | None) -> list[str]:
+    """`start/stop --plan`: the exact steps, for this host's runtime or the one asked for."""
+    if (platform or ("freebsd" if freebsd_runtime.on_freebsd() else "linux")) == "freebsd":
+        _, start_lines, stop_lines = freebsd_runtime.plan(ctx.host, name)
+        return start_lines if verb == "start" else stop_lines
+    return service.plan(ctx.host, name)[1] if verb == "start" else service.stop_plan(ctx.host, name)
+
+
+def _check_plan_options(show_plan: bool, platform: str | None, rc: bool) -> None:
+    if platform and not show_plan:
+        raise click.UsageError("--platform goes with --plan")
+    if show_plan and rc:
+        raise click.UsageError("--plan shows one jail's steps: name the jails instead of --rc")
+
+
 def _finish(outcomes: Sequence[service.Outcome]) -> None:
     """One `iocjail: NAME: step: message` line per failed jail; the first one's exit code."""
     failed = [o for o in outcomes if o.error is not None]
@@ -54,10 +78,12 @@ def _finish(outcomes: Sequence[service.Outcome]) -> None:
 
 @click.command()
 @click.option("--plan", "show_plan", is_flag=True, help="Print each step and its exact commands; run nothing.")
+@platform_option
 @rc_cli.rc_options
 @click.argument("names", nargs=-1, required=False, metavar="NAME...|ALL")
 @pass_ctx
-def start(ctx: Ctx, names: tuple[str, ...], show_plan: bool, rc: bool, jobs: int | None, as_json: bool) -> None:
+def start(ctx: Ctx, names: tuple[str, ...], show_plan: bool, platform: str | None, rc: bool, jobs: int | None,
+          as_json: bool) -> None:
     """Start jails (ALL: every jail not running, in priority order).
 
     A failed start leaves the host as it was: what was done is undone in reverse.
@@ -68,25 +94,31 @@ def start(ctx: Ctx, names: tuple[str, ...], show_plan: bool, rc: bool, jobs: int
     Example:
       iocjail start www1
       iocjail start --plan www1
+      iocjail start --plan --platform freebsd www1
       iocjail start ALL
       iocjail start --rc --jobs 8
     """
+    _check_plan_options(show_plan, platform, rc)
     if rc:
         return rc_cli.run(ctx, "start", names, jobs, as_json)
     rc_cli.require_names(names, jobs, as_json)
     if show_plan:
         for name in names:
-            click.echo("\n".join(service.plan(ctx.host, name)[1]))
+            click.echo("\n".join(_plan_lines(ctx, name, "start", platform)))
         return
     _finish(service.start(ctx.host, names, reporter=Lines()))
 
 
 @click.command()
 @click.option("-f", "--force", is_flag=True, help="Skip exec_prestop, exec_stop and exec_poststop; still release everything.")
+@click.option("--plan", "show_plan", is_flag=True,
+              help="Print what stop would run (a running jail: the undo of what its start applied); run nothing.")
+@platform_option
 @rc_cli.rc_options
 @click.argument("names", nargs=-1, required=False, metavar="NAME...|ALL")
 @pass_ctx
-def stop(ctx: Ctx, names: tuple[str, ...], force: bool, rc: bool, jobs: int | None, as_json: bool) -> None:
+def stop(ctx: Ctx, names: tuple[str, ...], force: bool, show_plan: bool, platform: str | None, rc: bool,
+         jobs: int | None, as_json: bool) -> None:
     """Stop jails: exec_stop, SIGTERM, stop_timeout, SIGKILL, then undo what the start did.
 
     --rc stops every jail with boot=on, and the jails start --rc started as their
@@ -96,11 +128,17 @@ def stop(ctx: Ctx, names: tuple[str, ...], force: bool, rc: bool, jobs: int | No
     Example:
       iocjail stop www1
       iocjail stop -f ALL
+      iocjail stop --plan --platform freebsd www1
       iocjail stop --rc
     """
+    _check_plan_options(show_plan, platform, rc)
     if rc:
         return rc_cli.run(ctx, "stop", names, jobs, as_json)
     rc_cli.require_names(names, jobs, as_json)
+    if show_plan:
+        for name in names:
+            click.echo("\n".join(_plan_lines(ctx, name, "stop", platform)))
+        return
     _finish(service.stop(ctx.host, names, force=force, reporter=Lines()))
 
 

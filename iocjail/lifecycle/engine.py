@@ -16,7 +16,7 @@ Runners perform actions; a `PrintRunner` performs nothing and records what would
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -181,4 +181,16 @@ def render_plan(plan: Plan, runner: Runner) -> list[str]:
         lines += [f"  {runner.describe(a)}" for a in step.do]
         lines += [f"  undo: {runner.describe(a)}" for a in step.undo]
         lines += [f"  cleanup: {runner.describe(a)}" for a in step.cleanup]
+    return lines
+
+
+def stop_plan_lines(steps: Iterable[Step], describe: Callable[[Action], str]) -> list[str]:
+    """What stopping a jail started with `steps` runs: each step's undo, then its cleanup, last
+    step first (the engine's rollback of a complete journal)."""
+    lines = []
+    for step in reversed(steps):
+        actions = [*step.undo, *step.cleanup]
+        if actions:
+            lines.append(f"{step.name}:")
+            lines += [f"  {describe(a)}" for a in actions]
     return lines

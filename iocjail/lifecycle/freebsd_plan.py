@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from iocjail.errors import PropertyConflict
+from iocjail.lifecycle.engine import stop_plan_lines  # noqa: F401  (re-exported: the FreeBSD stop plan)
 from iocjail.lifecycle.freebsd_checks import check_host
 from iocjail.lifecycle.freebsd_vnet import host_net, vnet_step
 from iocjail.lifecycle.plan import Action, Plan, Step, check_order, op, run
@@ -287,18 +288,6 @@ def _resolver_step(cfg: Mapping[str, str], facts: FreeBSDFacts) -> Step:
     if is_true(cfg.get("host_time", "1")) and facts.localtime:
         do.append(op("copy", "/etc/localtime", facts.root, "/etc/localtime"))
     return Step("resolver", tuple(do))
-
-
-def stop_plan_lines(steps: tuple[Step, ...], describe: Callable[[Action], str]) -> list[str]:
-    """What stopping a jail started with `steps` runs: each step's undo, then its cleanup, last
-    step first (the engine's rollback of a complete journal)."""
-    lines = []
-    for step in reversed(steps):
-        actions = [*step.undo, *step.cleanup]
-        if actions:
-            lines.append(f"{step.name}:")
-            lines += [f"  {describe(a)}" for a in actions]
-    return lines
 
 
 def describe_action(action: Action, console_log: str) -> str:

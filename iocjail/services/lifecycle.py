@@ -21,7 +21,8 @@ from pathlib import Path
 
 from iocjail.errors import IocjailError, UsageError
 from iocjail.lifecycle import journal as J
-from iocjail.lifecycle.engine import PrintRunner, Reporter, Runner, StopIncomplete, apply, render_plan, rollback
+from iocjail.lifecycle.engine import (PrintRunner, Reporter, Runner, StopIncomplete, apply, render_plan, rollback,
+                                      stop_plan_lines)
 from iocjail.lifecycle.linux_plan import LinuxFacts, Mount, build_linux_plan, clean_env, fstab_mount
 from iocjail.lifecycle.plan import Plan, Step, op
 from iocjail.model.fstab import Entry as FstabEntry
@@ -215,6 +216,24 @@ def plan(host: Host, name: str) -> tuple[Plan, list[str]]:
     header = f"# start plan of {ref.name} ({built.facts['kernel_name']}, jid {jid}, network {built.facts['network']})"
     lines = [header, *render_plan(built, PrintRunner(runner))]
     return built, lines
+
+
+
+def stop_plan(host: Host, name: str) -> list[str]:
+    """What `stop NAME` would run, running nothing (`stop --plan`): the undo of the running jail's
+    journal (what was applied, whatever the config says now), or, for a stopped jail, the undo of
+    a start of its current config."""
+    ref = resolve(host, name, prefix=True)
+    journal = _live_journal(host, ref.name)
+    if journal is None:
+        built, _ = plan(host, ref.name)
+        runner = _runner({"console_log": built.facts.get("console_log", "")})
+        return [f"# stop plan of {ref.name}: not running; after a start of its current config, stop would run",
+                *stop_plan_lines(built.steps, runner.describe)]
+    runner = _runner(journal.facts)
+    begun = [journal.records[i].step for i in journal.begun()]
+    return [f"# stop plan of {ref.name} (jid {journal.jid}, {journal.state}): undo what its start applied",
+            *stop_plan_lines(begun, runner.describe)]
 
 
 # -- stop -------------------------------------------------------------------------------------

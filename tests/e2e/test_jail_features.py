@@ -215,3 +215,33 @@ def test_fstab_entries_mount_into_a_running_jail_and_stop_unmounts_them(jails, z
     assert iocjail("stop", "www1").exit_code == 0
     assert_same_host(before, host_state(zpool.name, zpool.mountpoint))
     assert list((rundir() / "stage").iterdir()) == []
+
+
+def test_stop_plan_shows_the_undo_of_what_was_applied_not_of_the_current_config(jails, zpool):
+    jails.make("www1")
+    src = zpool.mountpoint / "stop-plan-src"
+    src.mkdir(exist_ok=True)
+    (jails.root("www1") / "mnt" / "a").mkdir(parents=True, exist_ok=True)
+    (jails.root("www1") / "mnt" / "b").mkdir(parents=True, exist_ok=True)
+    assert iocjail("fstab", "-a", "www1", f"{src} /mnt/a nullfs ro 0 0").exit_code == 0
+    stopped = iocjail("stop", "--plan", "www1")
+    assert stopped.exit_code == 0, stopped.output
+    assert stopped.output.startswith("# stop plan of www1: not running")
+    assert iocjail("start", "www1").exit_code == 0
+    try:
+        # the config changes while the jail runs: the plan still undoes the mount of /mnt/a
+        assert iocjail("fstab", "-r", "www1", "0").exit_code == 0
+        assert iocjail("fstab", "-a", "www1", f"{src} /mnt/b nullfs ro 0 0").exit_code == 0
+        before = host_state(zpool.name, zpool.mountpoint)
+        result = iocjail("stop", "--plan", "www1")
+        assert result.exit_code == 0, result.output
+        lines = result.output.splitlines()
+        assert lines[0].startswith("# stop plan of www1 (jid ") and lines[0].endswith("up): undo what its start applied")
+        steps = [line[:-1] for line in lines if not line.startswith((" ", "#"))]
+        assert steps[:2] == ["exec.poststart", "exec.start"] and steps[-1] == "mount", lines
+        mounts = [line for line in lines if line.startswith("  umount")]
+        assert any(line.startswith(f"  umount {jails.root('www1')}/mnt/a ") for line in mounts), mounts
+        assert not any("/mnt/b" in line for line in mounts), mounts
+        assert_same_host(before, host_state(zpool.name, zpool.mountpoint))
+    finally:
+        assert iocjail("stop", "www1").exit_code == 0

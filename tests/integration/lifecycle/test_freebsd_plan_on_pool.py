@@ -43,3 +43,27 @@ def test_plan_refuses_templates_and_unknown_jails(host):
         R.plan(host, "tpl")
     with pytest.raises(JailNotFound):
         R.plan(host, "nope")
+
+
+def test_cli_plans_for_either_platform_change_nothing(host):
+    make_jail(host.pool, "www1", thin_config("www1", ip4_addr="em0|192.0.2.10/24"))
+    before = names(host.pool)
+    _, start, stop = R.plan(host, "www1")
+    result = iocjail("start", "--plan", "--platform", "freebsd", "www1")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == start
+    assert "ifconfig em0 inet 192.0.2.10/24 alias" in result.output
+    result = iocjail("stop", "--plan", "--platform", "freebsd", "www1")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == stop
+    assert "ifconfig em0 inet 192.0.2.10 -alias" in result.output
+    assert names(host.pool) == before
+
+
+@pytest.mark.parametrize("argv", [["start", "--platform", "freebsd", "www1"], ["stop", "--platform", "linux", "www1"],
+                                  ["start", "--plan", "--rc"], ["stop", "--plan", "--platform", "bsd", "www1"]])
+def test_plan_options_misused_are_refused(host, argv):
+    make_jail(host.pool, "www1", thin_config("www1"))
+    result = iocjail(*argv)
+    assert result.exit_code == 2, result.output
+    assert not (R.config.rundir() / "jails" / host.pool / "www1.json").exists()
