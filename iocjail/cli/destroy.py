@@ -1,6 +1,7 @@
 import click
 
 from iocjail.cli.common import Ctx, confirm, pass_ctx
+from iocjail.cli.lifecycle import Lines
 from iocjail.services import destroy as jail_service
 from iocjail.services import releases as release_service
 
@@ -17,7 +18,7 @@ def destroy(ctx: Ctx, names: tuple[str, ...], force: bool, releases: bool, recur
     """Destroy jails or templates (exact names), or releases (-r).
 
     Anything other jails are cloned from is refused, naming them, unless --recursive.
-    A running jail is refused: stop it first.
+    A running jail is stopped first, after the confirmation.
 
     \b
     Example:
@@ -54,8 +55,10 @@ def _destroy_jails(ctx: Ctx, names: list[str], *, force: bool, recursive: bool) 
         click.echo(f"This will destroy jail {', '.join(plan.names)}", err=True)
         if plan.dependants:
             click.echo(f"and the jails cloned from it: {', '.join(plan.dependants)}", err=True)
+        if plan.running:
+            click.echo(f"Running, stopped first: {', '.join(plan.running)}", err=True)
     confirm(force, "Are you sure?")
-    for label in jail_service.destroy(host, plan, recursive=recursive):
+    for label in jail_service.destroy(host, plan, recursive=recursive, reporter=Lines()):
         click.echo(f"Destroyed {label}")
 
 

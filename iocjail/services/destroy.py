@@ -10,6 +10,9 @@ Order of the changes, so that a failure at any point leaves either the jail as i
    with `destroy -d`: marked only, ZFS removes each with its last clone;
 3. each unit with `destroy -r` (the jail and what it still holds);
 4. log/NAME-console.log.
+
+Running jails among them are stopped first, as iocage does, after the confirmation; a stop that
+fails destroys nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from iocjail.errors import JailNotFound
 from iocjail.model.datasets import is_under, plan_destroy
 from iocjail.model.values import kernel_name
 from iocjail.platform.zfs import TYPES
-from iocjail.services import config, releases
+from iocjail.services import config, lifecycle, releases, state
 from iocjail.services.host import Host
 from iocjail.services.templates import refuse_running
 
@@ -40,6 +43,7 @@ class JailDestroyPlan:
     leftover_snapshots: tuple[str, ...]  # templates/T@NAME
     dependants: tuple[str, ...]  # jails that go too (--recursive), `NAME` or `NAME (template)`
     labels: tuple[str, ...]  # every jail destroyed, in order
+    running: tuple[str, ...] = ()  # stopped first
 
 
 def _unit(host: Host, name: str) -> str | None:
@@ -79,9 +83,10 @@ def plan(host: Host, names: list[str], *, recursive: bool) -> JailDestroyPlan:
                 and candidate not in users and candidate not in full.origin_snapshots:
             leftovers.append(candidate)
     dependants = tuple(sorted(_label(host, u) for u in full.units if u not in targets))
-    refuse_running(host, *(u.rsplit("/", 1)[1] for u in full.units))
+    up = state.running(host)
+    running = tuple(n for u in full.units if (n := u.rsplit("/", 1)[1]) in up)
     return JailDestroyPlan(tuple(wanted), full.units, full.origin_snapshots, tuple(leftovers), dependants,
-                           tuple(_label(host, u) for u in full.units))
+                           tuple(_label(host, u) for u in full.units), running)
 
 
 def _find(host: Host, datasets: dict[str, str | None], name: str) -> str:
@@ -97,9 +102,15 @@ def _find(host: Host, datasets: dict[str, str | None], name: str) -> str:
     raise JailNotFound(name)
 
 
-def destroy(host: Host, planned: JailDestroyPlan, *, recursive: bool) -> tuple[str, ...]:
+def destroy(host: Host, planned: JailDestroyPlan, *, recursive: bool,
+            reporter: lifecycle.Reporter | None = None) -> tuple[str, ...]:
     """Carry out a confirmed plan, after checking under the jails' locks that it still holds."""
     names = [u.rsplit("/", 1)[1] for u in planned.units]
+    for name in reversed(planned.running):  # dependants (last in the plan) stop first
+        try:
+            lifecycle.stop_one(host, name, reporter=reporter)
+        except lifecycle.JailNotRunning:
+            pass
     with ExitStack() as locks:
         for name in sorted(set(names)):  # sorted: two commands cannot deadlock
             locks.enter_context(config.lock(host, name))

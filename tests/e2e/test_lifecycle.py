@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -55,3 +56,18 @@ def test_start_exec_stop_leaves_nothing(jails, zpool):
     assert not (jails.root("www1") / "var" / "run" / "rc.started").exists()  # exec_stop ran rc.shutdown
     assert_same_host(before, host_state(zpool.name, zpool.mountpoint), jids=(data["jid"],))
     assert iocjail("get", "state", "www1").output == "down\n"
+
+
+def test_destroy_stops_a_running_jail_first_and_leaves_nothing(jails, zpool):
+    jails.make("www1")
+    before = host_state(zpool.name, zpool.mountpoint)
+    assert iocjail("start", "www1").exit_code == 0
+    jid = journal(zpool.name, "www1")["jid"]
+    result = iocjail("destroy", "-f", "www1")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "* Stopping www1" and result.output.endswith("Destroyed www1\n")
+    assert not jails.jail_path("www1").exists()
+    after = host_state(zpool.name, zpool.mountpoint)
+    gone = str(jails.jail_path("www1"))
+    assert all(m.split()[0].startswith(gone) for m in set(before.mounts) - set(after.mounts))
+    assert_same_host(dataclasses.replace(before, mounts=after.mounts), after, jids=(jid,))

@@ -97,10 +97,12 @@ def test_a_clone_outside_the_tree_blocks(fetched):
     assert names(fetched) == before
 
 
-def test_running_jails_are_refused(fetched, mark_running):
+def test_a_running_jail_is_named_in_the_question_and_kept_on_no(fetched, mark_running):
     run("create", "-r", REL, "-n", "up1")
     before = names(fetched)
     mark_running("up1")
-    result = iocjail("destroy", "-f", "up1")
-    assert result.exit_code == 1 and result.output == "iocjail: jail 'up1' is running: stop it first (iocjail stop up1)\n"
+    result = iocjail("destroy", "up1", input="n\n")
+    assert result.exit_code == 1
+    assert "This will destroy jail up1\nRunning, stopped first: up1\nAre you sure? [y/N]: n\n" in result.output
     assert names(fetched) == before
+    assert iocjail("get", "state", "up1").output == "up\n"  # not stopped either
