@@ -155,7 +155,23 @@ def mknod(root: Path, rel: str, mode: int, major: int, minor: int) -> None:
         os.chmod(name, mode, dir_fd=fd)  # mknod's mode is cut by the umask
 
 
-def symlink(root: Path, rel: str, target: str) -> None:
+def symlink(root: Path, rel: str, target: str, *, replace: bool = False) -> None:
+    """ROOT/rel -> target; `replace`: made under a temporary name and renamed over whatever file
+    or symlink is at the name (never followed), as write_file does."""
     parents, name = _split(rel)
     with _dir_fd(root, parents, rel) as fd:
-        os.symlink(target, name, dir_fd=fd)
+        if not replace:
+            os.symlink(target, name, dir_fd=fd)
+            return
+        try:
+            if stat.S_ISDIR(os.lstat(name, dir_fd=fd).st_mode):
+                raise UnsafePath(root, rel, "it is a directory")
+        except FileNotFoundError:
+            pass
+        tmp = f".{name}.iocjail-{secrets.token_hex(4)}"
+        os.symlink(target, tmp, dir_fd=fd)
+        try:
+            os.rename(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+        except BaseException:
+            os.unlink(tmp, dir_fd=fd)
+            raise

@@ -90,3 +90,17 @@ def test_read_mkdir_symlink(world):
     assert os.readlink(root / "dev" / "fd") == "/proc/self/fd"
     with pytest.raises(S.UnsafePath):
         S.mkdir(root, "dev/fd")
+
+
+def test_a_replacing_symlink_replaces_a_planted_link_and_never_follows_it(world):
+    host, root = world
+    before = snapshot(host)
+    (root / "etc" / "rc.local").symlink_to(str(host / "etc" / "passwd"))
+    S.symlink(root, "etc/rc.local", "rc.conf", replace=True)
+    assert os.readlink(root / "etc" / "rc.local") == "rc.conf"
+    assert snapshot(host) == before and sorted(p.name for p in (root / "etc").iterdir()) == ["rc.local"]
+    (root / "etc" / "sub").mkdir()
+    with pytest.raises(S.UnsafePath, match="is a directory"):
+        S.symlink(root, "etc/sub", "x", replace=True)
+    with pytest.raises(FileExistsError):
+        S.symlink(root, "etc/rc.local", "other")  # without replace, an existing name stays
