@@ -16,7 +16,7 @@ Runners perform actions; a `PrintRunner` performs nothing and records what would
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -184,7 +184,7 @@ def render_plan(plan: Plan, runner: Runner) -> list[str]:
     return lines
 
 
-def stop_plan_lines(steps: Iterable[Step], describe: Callable[[Action], str]) -> list[str]:
+def stop_plan_lines(steps: Sequence[Step], describe: Callable[[Action], str]) -> list[str]:
     """What stopping a jail started with `steps` runs: each step's undo, then its cleanup, last
     step first (the engine's rollback of a complete journal)."""
     lines = []

@@ -34,10 +34,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from iocjail.errors import PropertyConflict
-from iocjail.lifecycle.engine import stop_plan_lines  # noqa: F401  (re-exported: the FreeBSD stop plan)
 from iocjail.lifecycle.freebsd_checks import check_host
 from iocjail.lifecycle.freebsd_vnet import host_net, vnet_step
-from iocjail.lifecycle.plan import Action, Plan, Step, check_order, op, run
+from iocjail.lifecycle.plan import Action, Plan, Step, check_order, op, resolver_step, run
 from iocjail.model import addresses as A
 from iocjail.model import devfs, jail_params as JP, nat as N, rctl, vnet as V
 from iocjail.model.values import is_true, kernel_name
@@ -93,7 +92,7 @@ def build_freebsd_plan(name: str, cfg: Mapping[str, str], facts: FreeBSDFacts) -
     steps.append(_created_step(name, cfg, facts, env))
     if is_true(cfg.get("vnet")):
         steps.append(vnet_step(name, cfg, facts.jid, host_net(facts.interfaces, facts.routes)))
-    steps.append(_resolver_step(cfg, facts))
+    steps.append(resolver_step(cfg, facts))
     clean = is_true(cfg.get("exec_clean", "1"))
     # rtsold is not started by hand (iocage's `service rtsold start` fails once rc started it):
     # the vnet step enabled it in the jail's rc.conf, which exec_start's /etc/rc reads.
@@ -273,21 +272,6 @@ def _created_step(name: str, cfg: Mapping[str, str], facts: FreeBSDFacts, env: M
         do.append(run(*F.jexec_argv(name, ("zfs", "mount", "-a"))))
         undo.append(run(*F.jexec_argv(name, ("zfs", "unmount", "-a")), needs=len(do)))
     return Step("exec.created", tuple(do), tuple(reversed(undo)))
-
-
-def _resolver_step(cfg: Mapping[str, str], facts: FreeBSDFacts) -> Step:
-    """resolv.conf from `resolver` and localtime from `host_time` (reference §2.7), written
-    through the no-follow ops: the jail's root user owns every path under ROOT."""
-    do: list[Action] = []
-    resolver = cfg.get("resolver", "/etc/resolv.conf")
-    if resolver in ("/etc/resolv.conf", "none"):
-        if facts.resolv_conf is not None:
-            do.append(op("write", facts.root, "/etc/resolv.conf", facts.resolv_conf))
-    elif resolver != "/dev/null":
-        do.append(op("write", facts.root, "/etc/resolv.conf", "".join(f"{line}\n" for line in resolver.split(";"))))
-    if is_true(cfg.get("host_time", "1")) and facts.localtime:
-        do.append(op("copy", "/etc/localtime", facts.root, "/etc/localtime"))
-    return Step("resolver", tuple(do))
 
 
 def describe_action(action: Action, console_log: str) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -25,7 +24,7 @@ from typing import Any
 
 from iocjail.errors import IocjailError
 from iocjail.lifecycle.plan import Plan, Step
-from iocjail.platform.files import locked
+from iocjail.platform.files import atomic_write, locked
 
 STATES = ("starting", "up", "stopping", "failed")
 
@@ -98,18 +97,8 @@ class Journal:
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":")).encode()
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        data = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        atomic_write(self.path, data, 0o600, durable=False)
 
     def remove(self) -> None:
         if self.path is not None:

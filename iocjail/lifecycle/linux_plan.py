@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from iocjail.errors import UsageError
-from iocjail.lifecycle.plan import Action, Plan, Step, check_order, op, run
+from iocjail.lifecycle.plan import Action, Plan, Step, check_order, op, resolver_step, run
 from iocjail.model import addresses as A
 from iocjail.model.values import is_true, kernel_name
 
@@ -164,7 +164,7 @@ def build_linux_plan(name: str, cfg: Mapping[str, str], facts: LinuxFacts) -> Pl
     steps.append(Step("exec.created", (hooks.hook("exec_created"),)))
     if net == "vnet":
         steps.append(_vnet_step(name, cfg, facts.jid))
-    resolver = _resolver_step(cfg, facts)
+    resolver = resolver_step(cfg, facts)
     if resolver.do:
         steps.append(resolver)
     timeout = _timeout(cfg.get("exec_timeout"))
@@ -271,14 +271,3 @@ def _mac(cfg: Mapping[str, str], nic: str, side: int) -> list[str]:
     return ["address", mac]
 
 
-def _resolver_step(cfg: Mapping[str, str], facts: LinuxFacts) -> Step:
-    do: list[Action] = []
-    resolver = cfg.get("resolver", "/etc/resolv.conf")
-    if resolver in ("/etc/resolv.conf", "none"):
-        if facts.resolv_conf is not None:
-            do.append(op("write", facts.root, "/etc/resolv.conf", facts.resolv_conf))
-    elif resolver != "/dev/null":
-        do.append(op("write", facts.root, "/etc/resolv.conf", "".join(f"{line}\n" for line in resolver.split(";"))))
-    if is_true(cfg.get("host_time", "1")) and facts.localtime:
-        do.append(op("copy", "/etc/localtime", facts.root, "/etc/localtime"))
-    return Step("resolver", tuple(do))

@@ -17,7 +17,8 @@ from pathlib import Path
 from iocjail.errors import DatasetNotFound, UsageError
 from iocjail.lifecycle import journal as J
 from iocjail.lifecycle.freebsd_checks import HOST_SYSCTLS
-from iocjail.lifecycle.freebsd_plan import FreeBSDFacts, build_freebsd_plan, describe_action, stop_plan_lines
+from iocjail.lifecycle.engine import stop_plan_lines
+from iocjail.lifecycle.freebsd_plan import FreeBSDFacts, build_freebsd_plan, describe_action
 from iocjail.lifecycle.plan import Action, Plan
 from iocjail.model import addresses as A
 from iocjail.model.values import is_true
