@@ -285,12 +285,18 @@ def _entry_mount(name: str, entry: FstabEntry, root: str) -> Mount | None:
     return fstab_mount(name, entry.source, entry.destination, entry.fstype, entry.options, root)
 
 
+def _up_journal(host: Host, name: str) -> J.Journal | None:
+    """The journal of jail NAME if it is up with its init alive (the caller holds the lock)."""
+    journal = _live_journal(host, name)
+    return journal if journal is not None and journal.state == "up" and _alive(journal) else None
+
+
 def mount_live(host: Host, name: str, entry: FstabEntry) -> bool:
     """Mount one fstab entry into jail NAME if it runs (False if it does not). The mount is
     journaled with the jail's mounts, so stop unmounts it after the jail is gone."""
     with config.lock(host, name):
-        journal = _live_journal(host, name)
-        if journal is None or journal.state != "up" or not _alive(journal):
+        journal = _up_journal(host, name)
+        if journal is None:
             return False
         root = journal.facts["root"]
         mount = _entry_mount(name, entry, root)
@@ -308,8 +314,8 @@ def mount_live(host: Host, name: str, entry: FstabEntry) -> bool:
 def unmount_live(host: Host, name: str, entry: FstabEntry) -> bool:
     """Unmount one fstab entry from jail NAME if it runs (False if it does not)."""
     with config.lock(host, name):
-        journal = _live_journal(host, name)
-        if journal is None or journal.state != "up" or not _alive(journal):
+        journal = _up_journal(host, name)
+        if journal is None:
             return False
         root = journal.facts["root"]
         mount = _entry_mount(name, entry, root)
