@@ -19,8 +19,8 @@ from iocjail.services import create as service
 @click.option("-B", "--clone_basejail", "--clone-basejail", "clone_basejail", is_flag=True,
               help="Like -b, but the root is a clone of the release.")
 @click.option("-p", "--pkglist", metavar="FILE",
-              help='JSON {"pkgs": [...]}: checked and recorded in the jail (pkglist.json); installing '
-                   "the packages is not available yet.")
+              help='JSON {"pkgs": [...]}: checked before anything is made, installed after (3 tries each); '
+                   "a failed install keeps the jail and names the packages.")
 @click.argument("props", nargs=-1, metavar="[PROP=VALUE]...")
 @pass_ctx
 def create(ctx: Ctx, release: str | None, template: str | None, name: str | None, uuid_: str | None,
@@ -40,10 +40,23 @@ def create(ctx: Ctx, release: str | None, template: str | None, name: str | None
         release=release, template=template, name=name, uuid=parse_uuid(uuid_) if uuid_ else None,
         short=short, count=parse_count(count), thick=thick, empty=empty, basejail=basejail,
         clone_basejail=clone_basejail, pkglist=service.read_pkglist(pkglist) if pkglist else None, props=props)
-    for created in service.create(ctx.host, request):
+    made = service.create(ctx.host, request, install_report=_install_line)
+    for created in made:
         click.echo(f"{created.name} successfully created!")
         for note in created.notes:
             click.echo(f"{created.name}: {note}")
+    if any(c.failed_packages for c in made):
+        raise click.exceptions.Exit(1)
+
+
+def _install_line(package: str, attempt: int, status: int, output: str) -> None:
+    """One line per attempt, and what a failed one printed."""
+    if status == 0:
+        click.echo(f"  + {package} installed")
+        return
+    click.echo(f"  + {package}: attempt {attempt} failed (exit {status})")
+    for line in output.strip().splitlines()[-5:]:
+        click.echo(f"    {line}")
 
 
 SECTION = "Jails"

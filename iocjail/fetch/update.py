@@ -10,6 +10,7 @@ it runs the release's own `usr/sbin/freebsd-update`, which came out of the verif
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -26,6 +27,20 @@ class Command:
     argv: tuple[str, ...]
     env: Mapping[str, str] | None = None  # None: inherit the caller's environment
     ok_codes: tuple[int, ...] = (0,)
+    # Run again while this host path exists (freebsd-update's pending-install link), at most
+    # max_runs times in all: the "repeated runs" an upgrade needs.
+    repeat_while: str | None = None
+    max_runs: int = 1
+
+    def describe(self) -> str:
+        """The command as a shell line a user could paste, its environment first."""
+        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in (self.env or {}).items())
+        line = f"env -i {env} {shlex.join(self.argv)}" if env else shlex.join(self.argv)
+        if self.ok_codes != (0,):
+            line += f"  # exit {' or '.join(map(str, self.ok_codes))} is success"
+        if self.repeat_while:
+            line += f"  # again while {self.repeat_while} exists, at most {self.max_runs} runs"
+        return line
 
 
 @dataclass(frozen=True)

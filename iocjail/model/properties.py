@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 from iocjail.errors import InvalidProperties, InvalidValue, ReadOnlyProperty, UnknownProperty, UsageError
 from iocjail.model import addresses as A
+from iocjail.model import packages as PK
 from iocjail.model import rctl
 from iocjail.model import values as V
 from iocjail.model.property_rules import check_rules
@@ -192,6 +193,9 @@ PROPS: tuple[Prop, ...] = (
     Prop("nat_forwards", "none", V.nat_forwards, None, False, "Port forwards: proto(port[:hostport]),…"),
     Prop("plugin_name", "none", _WORD, None, False, "Plugin this jail was made from."),
     Prop("plugin_repository", "none", _WORD, None, False, "Plugin index repository."),
+    # iocjail's own (not in iocage): no default, so defaults.json stays exactly iocage's.
+    Prop(PK.PKG_COMMAND, None, PK.parse_pkg_command, None, False,
+         "Linux jails: the command in the jail that takes pkg(8)'s arguments (none: no package manager)."),
     Prop("min_dyn_devfs_ruleset", "1000", V.int_range(0, 65535), None, False, "Lowest generated devfs ruleset."),
     *(Prop(f"vnet{i}_mtu", "auto", _MTU, None, False, f"MTU of vnet{i} (auto: the bridge's).") for i in range(4)),
     Prop("vnet_default_mtu", "1500", V.int_range(68, 65535), None, False, "MTU when not auto."),

@@ -24,7 +24,7 @@ import threading
 import uuid as uuidlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,7 +37,7 @@ from iocjail.model import provision as P
 from iocjail.model.values import is_true, validate_jail_name
 from iocjail.platform import rootfs
 from iocjail.platform.zfs import Zfs
-from iocjail.services import config, provisioning, releases
+from iocjail.services import config, packages, provisioning, releases
 from iocjail.services.host import Host
 from iocjail.services.jails import JailRef
 from iocjail.services.props import parse_pairs
@@ -68,6 +68,7 @@ class Created:
     name: str
     dataset: str
     notes: tuple[str, ...] = field(default=())
+    failed_packages: tuple[str, ...] = field(default=())  # of -p, when installing them failed
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,30 @@ def uuid4s() -> Iterator[str]:
 
 
 def create(host: Host, req: CreateRequest, *, now: Callable[[], str] = utc_stamp,
-           fresh_uuid: Iterator[str] | None = None) -> list[Created]:
+           fresh_uuid: Iterator[str] | None = None, install_report: packages.Report | None = None) -> list[Created]:
+    """Make the jails (all or nothing), then install -p's packages in each: a failed install
+    leaves the jail made and names the packages that failed in its notes."""
+    made = _create(host, req, now=now, fresh_uuid=fresh_uuid)
+    if req.pkglist is None:
+        return made
+    return [_install(host, c, req.pkglist, install_report) for c in made]
+
+
+def _install(host: Host, created: Created, pkgs: Sequence[str], report: packages.Report | None) -> Created:
+    try:
+        failed = packages.install(host, created.name, pkgs, retries=packages.DEFAULT_RETRIES, report=report)
+    except IocjailError as err:
+        return replace(created, notes=(*created.notes, f"packages not installed ({', '.join(pkgs)}): {err}"),
+                       failed_packages=tuple(pkgs))
+    if failed:
+        note = f"{len(failed)} of {len(pkgs)} packages failed to install: {', '.join(failed)}"
+    else:
+        note = f"{len(pkgs)} packages installed: {', '.join(pkgs)}"
+    return replace(created, notes=(*created.notes, note), failed_packages=tuple(failed))
+
+
+def _create(host: Host, req: CreateRequest, *, now: Callable[[], str],
+            fresh_uuid: Iterator[str] | None) -> list[Created]:
     check_flags(req)
     pairs = parse_pairs(req.props)
     names = P.new_names(req.name, req.count, req.uuid, req.short, fresh_uuid or uuid4s())
@@ -134,6 +158,9 @@ def create(host: Host, req: CreateRequest, *, now: Callable[[], str] = utc_stamp
             base = source.base_config if source else _empty_config
             defaults = provisioning.defaults(host)
             changes = properties.validate_many(pairs, {**defaults, **base(names[0])}, imply=True)
+            if req.pkglist is not None and is_true(changes.get("template", "0")):
+                raise UsageError("-p cannot be combined with template=yes (templates never start): create "
+                                 "the jail with -p, then make it a template with iocjail set template=yes NAME")
             if early and source and early.snapshot != f"{source.dataset}@{names[0]}":
                 early.discard()  # the release's name was upper-cased: snapshot it in turn
                 early = None
@@ -314,8 +341,6 @@ def _write_files(job: _Job, name: str, path: Path, cfg: dict[str, str]) -> list[
     rootfs.write_text(path, "fstab", fstab, sync=False)
     if req.pkglist is not None:
         rootfs.write_text(path, PKGLIST_FILE, _pkglist_json(req.pkglist), sync=False)
-        notes.append(f"package list recorded ({len(req.pkglist)} packages in {PKGLIST_FILE}); "
-                     "installing packages comes with iocjail pkg, not yet available")
     return notes
 
 

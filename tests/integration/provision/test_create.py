@@ -172,13 +172,25 @@ def test_created_as_a_template(fetched, iocroot):
     assert cfg["type"] == "template" and cfg["template"] == "1"
 
 
-def test_pkglist_is_recorded(fetched, iocroot, tmp_path):
+def test_pkglist_is_recorded_and_a_failed_install_keeps_the_jail(fetched, iocroot, tmp_path):
     pkgs = tmp_path / "pkgs.json"
     pkgs.write_text('{"pkgs": ["nginx", "www/php83", "nginx"]}')
-    out = created("-r", REL, "-n", "p1", "-p", str(pkgs))
-    assert out.splitlines()[1] == ("p1: package list recorded (2 packages in pkglist.json); installing packages "
-                                   "comes with iocjail pkg, not yet available")
+    result = iocjail("create", "-r", REL, "-n", "p1", "-p", str(pkgs))
+    # a Linux jail without pkg_command has no package manager: the jail stays, the packages are named
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[0] == "p1 successfully created!"
+    assert result.output.splitlines()[1].startswith("p1: packages not installed (nginx, www/php83): p1: no package "
+                                                    "manager")
     assert json.loads((iocroot / "jails" / "p1" / "pkglist.json").read_text()) == {"pkgs": ["nginx", "www/php83"]}
+    assert iocjail("get", "state", "p1").output == "down\n"
+
+
+def test_pkglist_with_template_yes_is_refused_before_anything_is_made(fetched, tmp_path):
+    before = names(fetched)
+    (tmp_path / "p.json").write_text('{"pkgs": ["nginx"]}')
+    result = iocjail("create", "-r", REL, "-n", "t1", "-p", str(tmp_path / "p.json"), "template=yes")
+    assert result.exit_code == 2 and "-p cannot be combined with template=yes" in result.output
+    assert names(fetched) == before
 
 
 def test_properties_imply_and_zfs_properties(fetched, iocroot):

@@ -85,6 +85,7 @@ TABLE: dict[str, tuple[list[tuple[str, str]], list[str]]] = {
     "plugin_name": ([("plex", "plex")], ["a b"]),
     "plugin_repository": ([("https://example.org/plugins.git", "https://example.org/plugins.git")],
                           [""]),
+    "pkg_command": ([("/bin/busybox", "/bin/busybox"), ("none", "none")], ["a;b", "rel/path"]),
     "min_dyn_devfs_ruleset": ([("1000", "1000")], ["-1", "x"]),
     "vnet_default_mtu": ([("1500", "1500"), ("9000", "9000")], ["auto", "10", "70000"]),
     "quota": ([("none", "none"), ("10G", "10G"), ("1.5t", "1.5T"), ("500M", "500M")], ["10", "10K", "big", "-1G"]),
