@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: all host venv test unit demo bench typecheck clean-venv
+.PHONY: all host venv test unit demo man bench typecheck clean-venv
 
 all: test
 
@@ -29,6 +29,11 @@ unit: venv
 
 demo: host venv
 	IOCJAIL=$(VENV)/bin/iocjail sh scripts/demo.sh
+
+# The man page is generated from the command tree and the property registry (iocjail/manpage.py);
+# tests/unit/test_manpage.py fails when the checked-in page is stale.
+man: venv
+	$(PY) -m iocjail.manpage -o share/man/man8/iocjail.8
 
 bench: host venv
 	$(PY) bench/fetch.py
