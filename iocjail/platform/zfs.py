@@ -11,6 +11,7 @@ unmount first (deepest first), retry briefly, and rename remounts what it had to
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -336,6 +337,30 @@ class Zfs:
         """Receive a stream (any readable binary file or pipe) into `target`."""
         flags = (["-F"] if force else []) + (["-u"] if no_mount else [])
         self._zfs("receive", *flags, target, stdin=stream)
+
+    @contextmanager
+    def receiving(self, target: str, *, force: bool = False, no_mount: bool = False) -> Iterator[IO[bytes]]:
+        """Yield the writable stdin of `zfs receive TARGET`, for a stream produced in Python
+        (an archive member); its exit status is checked when the block ends. If zfs stops
+        reading early (a bad stream), its own error is raised, not the broken pipe."""
+        flags = (["-F"] if force else []) + (["-u"] if no_mount else [])
+        try:
+            with shell.stream(["zfs", "receive", *flags, target], read=False, stdout=subprocess.DEVNULL) as proc:
+                try:
+                    yield proc.stdin
+                    proc.stdin.flush()
+                except BrokenPipeError:
+                    proc.wait()
+                    raise ZfsError(f"zfs receive {target}: stopped reading the stream") from None
+        except CommandFailed as err:
+            raise classify(err) from err
+
+    def own_properties(self, name: str) -> dict[str, dict[str, str]]:
+        """Properties set on `name` and below rather than inherited: `local` ones and those a
+        stream carried (`received`), dataset -> {property: value}, in one call."""
+        out = self._zfs("get", "-H", "-p", "-r", "-s", "local,received", "-o", "name,property,value,source",
+                        "all", name)
+        return {d.name: dict(d.props) for d in _parse_get(out)}
 
     # -- pools (tests and the demo make their own file-backed pools) ------------------------
     def pool_create(self, name: str, vdevs: Sequence[str], *, mountpoint: str | None = None) -> None:

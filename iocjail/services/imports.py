@@ -1,0 +1,201 @@
+"""`import NAME|PATH`: an export archive (iocjail's or iocage's) back into a jail.
+
+Order, so that a refused or failed import changes nothing:
+1. find the archive (`images/NAME_DATE.zip`, or a path) and check its `.sha256` (a full read of
+   the file, before the pool is touched; `--no-verify` skips it);
+2. check every member (names, sizes, overlaps: see archive/) and map it to a dataset;
+3. under the new name's lock, refuse a name that exists (never `receive -F`);
+4. receive each member with `zfs receive -u` (nothing mounted yet), parents first;
+5. refuse what a plain `zfs send` never makes: datasets beyond the members, properties carried
+   by the stream (`mountpoint=/etc` would mount over the host);
+6. drop the received snapshots, mount, and rewrite config.json/fstab where needed
+   (model/imported.py), reading them without following a symlink the archive planted.
+A failure at any step destroys what was received. The result is thick: full streams have no
+origin, whatever the exported jail was cloned from.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from iocjail.archive import members as M
+from iocjail.archive.zipfiles import Reader, sha256_of
+from iocjail.errors import CorruptConfig, IocjailError, NotFound, UsageError
+from iocjail.model import config as model
+from iocjail.model import imported as I
+from iocjail.model import provision as P
+from iocjail.model.values import validate_jail_name
+from iocjail.platform import rootfs
+from iocjail.services import config, provisioning
+from iocjail.services.fetch import QuietReporter, Reporter
+from iocjail.services.host import Host
+from iocjail.services.provisioning import destroy_quietly, transaction
+
+_DATED = r"_[0-9]{4}-[0-9]{2}-[0-9]{2}\.zip"
+
+
+class ArchiveNotFound(NotFound):
+    template = "no export of {!r} in {}"
+
+
+class SeveralArchives(UsageError):
+    template = "several exports of {!r}: {}; give the one to import as a path"
+
+
+class ChecksumMismatch(IocjailError):
+    template = "{}: sha256 {} does not match {} ({}): refusing to import it (--no-verify to import anyway)"
+
+
+class NoChecksum(IocjailError):
+    template = "{} is missing: cannot verify {} (--no-verify to import anyway)"
+
+
+@dataclass(frozen=True)
+class Imported:
+    name: str
+    archive: Path
+    dataset: str
+    datasets: tuple[str, ...]
+    template: bool
+    verified: bool
+    received: int  # bytes of zfs streams
+
+
+def locate(host: Host, what: str, directory: Path | None = None) -> Path:
+    """A path (anything with a `/` or ending in .zip), or NAME's export in `directory`
+    (default images/): `NAME_YYYY-MM-DD.zip`, exactly one."""
+    if "/" in what or what.endswith(".zip"):
+        path = Path(what) if directory is None or "/" in what else directory / what
+        if not path.is_file():
+            raise NotFound(f"{path}: no such archive")
+        return path
+    validate_jail_name(what)
+    where = directory or host.path("images")
+    if not where.is_dir():
+        raise NotFound(f"{where}: no such directory")
+    pattern = re.compile(re.escape(what) + _DATED + "$")
+    found = sorted(p for p in where.iterdir() if pattern.match(p.name) and p.is_file())
+    if not found:
+        raise ArchiveNotFound(what, where)
+    if len(found) > 1:
+        raise SeveralArchives(what, ", ".join(p.name for p in found))
+    return found[0]
+
+
+def verify(path: Path, reporter: Reporter) -> str:
+    stem = path.name[: -len(".zip")] if path.name.endswith(".zip") else path.stem
+    checksum = path.with_name(f"{stem}.sha256")
+    if not checksum.is_file():
+        raise NoChecksum(checksum, path)
+    expected = M.parse_checksum(checksum.read_text(errors="replace")[:4096], str(checksum))
+    reporter.begin(f"Verifying: {path.name}", path.stat().st_size, 0)
+    try:
+        actual = sha256_of(path, reporter.advance)
+    finally:
+        reporter.end()
+    if actual != expected:
+        raise ChecksumMismatch(path, actual, checksum.name, expected)
+    return actual
+
+
+def import_archive(host: Host, what: str, *, new_name: str | None = None, verify_checksum: bool = True,
+                   as_template: bool = False, directory: Path | None = None,
+                   reporter: Reporter | None = None) -> Imported:
+    reporter = reporter or QuietReporter()
+    path = locate(host, what, directory)
+    stem = path.name[: -len(".zip")] if path.name.endswith(".zip") else path.stem
+    old, date = M.split_stem(stem)
+    new = validate_jail_name(new_name if new_name is not None else old)
+    P.check_new_names([new], provisioning.inventory(host).all_names())  # before a long verify; again below
+    if verify_checksum:
+        verify(path, reporter)
+    reader = Reader(path)
+    try:
+        entries = reader.entries()
+        planned = M.plan(str(path), old, date, entries)
+        category = "templates" if as_template else "jails"
+        with ExitStack() as locks:
+            for key in sorted({new, P.collision_key(new)}):
+                locks.enter_context(config.lock(host, key))
+            inv = provisioning.inventory(host)
+            P.check_new_names([new], inv.all_names())
+            M.check_sizes(str(path), entries, int(host.zfs.get(host.dataset(category), "available") or 0))
+            base = host.dataset(category, new)
+            with transaction() as undo:
+                undo.add(f"destroy {base}", destroy_quietly(host.zfs, base, recursive=True))
+                received = _receive(host, reader, planned, base, new, reporter)
+                _check_received(host, str(path), base, planned)
+                _settle(host, base, planned)
+                _rewrite_files(host, inv, planned, base, old, new, category, as_template)
+                if as_template:
+                    host.zfs.set(base, {"readonly": "on"})
+    finally:
+        reader.close()
+    datasets = tuple(f"{base}/{p.rel}" if p.rel else base for p in planned)
+    return Imported(new, path, base, datasets, as_template, verify_checksum, received)
+
+
+def _receive(host: Host, reader: Reader, planned: tuple[M.Planned, ...], base: str, new: str,
+             reporter: Reporter) -> int:
+    total = 0
+    for item in planned:
+        label = f"{new}/{item.rel}" if item.rel else new
+        reporter.step(f"Importing dataset: {label}")
+        reporter.begin(f"Importing: {label}", item.size or None, 0)
+        try:
+            with host.zfs.receiving(f"{base}/{item.rel}" if item.rel else base, no_mount=True) as sink:
+                total += reader.copy(item.member, sink, reporter.advance)
+        finally:
+            reporter.end()
+    return total
+
+
+def _check_received(host: Host, archive: str, base: str, planned: tuple[M.Planned, ...]) -> None:
+    """What a plain full `zfs send` of each dataset gives, and nothing else."""
+    wanted = {f"{base}/{p.rel}" if p.rel else base for p in planned}
+    found = {d.name for d in host.zfs.list_datasets(base, recursive=True)}
+    extra = sorted(found - wanted)
+    if extra:
+        raise M.UnsafeArchive(archive, f"its streams made datasets no member names ({', '.join(extra)})")
+    carried = host.zfs.own_properties(base)
+    if carried:
+        ds, props = sorted(carried.items())[0]
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(props.items()))
+        raise M.UnsafeArchive(archive, f"its stream for {ds} carries ZFS properties ({shown}); "
+                                       "exports never do")
+
+
+def _settle(host: Host, base: str, planned: tuple[M.Planned, ...]) -> None:
+    """Drop the export snapshots that came with the streams, then mount, parents first."""
+    for snap in sorted(host.zfs.snapshots(base, recursive=True), key=lambda d: d.name.count("/"), reverse=True):
+        host.zfs.destroy(snap.name)
+    filesystems = {d.name for d in host.zfs.list_datasets(base, recursive=True, types=("filesystem",))}
+    for item in planned:
+        ds = f"{base}/{item.rel}" if item.rel else base
+        if ds in filesystems:
+            host.zfs.mount(ds)
+
+
+def _rewrite_files(host: Host, inv: provisioning.Inventory, planned: tuple[M.Planned, ...], base: str,
+                   old: str, new: str, category: str, as_template: bool) -> None:
+    directory = inv.mountpoint_of(base)
+    provisioning.require_mounted(directory, base)
+    text = rootfs.read_text(directory, "config.json")
+    if text is None:
+        raise IocjailError(f"{base}: the archive holds no config.json (a plain file): not a jail; nothing imported")
+    try:
+        stored = model.parse_config_json(text, f"config.json of {new}")
+    except CorruptConfig as err:
+        raise IocjailError(f"{err}; nothing imported") from err
+    cfg = I.imported_config(stored, old, new, as_template=as_template)
+    if cfg != stored:
+        rootfs.write_text(directory, "config.json", model.dump_config_json(cfg))
+    fstab = rootfs.read_text(directory, "fstab")
+    if fstab is not None:
+        source = M.source_iocroot(planned) or str(inv.iocroot)
+        moved = I.imported_fstab(fstab, I.old_directories(source, old), f"{inv.iocroot}/{category}/{new}")
+        if moved != fstab:
+            rootfs.write_text(directory, "fstab", moved)

@@ -1,0 +1,45 @@
+"""config.json and fstab of an imported jail."""
+
+from __future__ import annotations
+
+from iocjail.model import imported as I
+
+CFG = {"CONFIG_VERSION": "34", "host_hostname": "web", "host_hostuuid": "web", "release": "13.2-RELEASE-p4",
+       "jail_zfs_dataset": "iocage/jails/web/data", "cloned_release": "13.2-RELEASE", "ip4_addr": "em0|10.0.0.5/24"}
+
+
+def test_same_name_same_kind_changes_nothing():
+    assert I.imported_config(CFG, "web", "web", as_template=False) == CFG
+
+
+def test_a_new_name_renames_identity_hostname_and_dataset():
+    out = I.imported_config(CFG, "web", "shop", as_template=False)
+    assert (out["host_hostuuid"], out["host_hostname"], out["jail_zfs_dataset"]) == \
+        ("shop", "shop", "iocage/jails/shop/data")
+    assert out["ip4_addr"] == CFG["ip4_addr"]
+    custom = I.imported_config({**CFG, "host_hostname": "www.example.com"}, "web", "shop", as_template=False)
+    assert custom["host_hostname"] == "www.example.com"
+
+
+def test_templates_become_jails_unless_asked():
+    tpl = {**CFG, "type": "template", "template": "1"}
+    assert I.imported_config(tpl, "web", "web", as_template=False)[("type")] == "jail"
+    assert I.imported_config(tpl, "web", "web", as_template=False)["template"] == "0"
+    assert I.imported_config(tpl, "web", "web", as_template=True) == tpl
+    made = I.imported_config(CFG, "web", "web", as_template=True)
+    assert (made["type"], made["template"]) == ("template", "1")
+
+
+def test_fstab_paths_follow_the_jail():
+    text = ("/data /mnt/tank/iocage/jails/web/root/mnt nullfs ro 0 0\n"
+            "# /mnt/tank/iocage/jails/web/root/x stays a comment\n"
+            "/mnt/tank/iocage/releases/13.2-RELEASE/root/bin /mnt/tank/iocage/templates/web/root/bin nullfs ro 0 0\n")
+    old = I.old_directories("/mnt/tank/iocage", "web")
+    out = I.imported_fstab(text, old, "/iocage/jails/shop")
+    assert out.splitlines() == [
+        "/data /iocage/jails/shop/root/mnt nullfs ro 0 0",
+        "# /mnt/tank/iocage/jails/web/root/x stays a comment",
+        "/mnt/tank/iocage/releases/13.2-RELEASE/root/bin /iocage/jails/shop/root/bin nullfs ro 0 0",
+    ]
+    assert I.imported_fstab(text, I.old_directories("/mnt/tank/iocage", "web"), "/mnt/tank/iocage/jails/web") \
+        .splitlines()[0] == "/data /mnt/tank/iocage/jails/web/root/mnt nullfs ro 0 0"
