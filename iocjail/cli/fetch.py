@@ -8,6 +8,7 @@ from iocjail.errors import Aborted, UsageError
 from iocjail.fetch.download import Fetched
 from iocjail.fetch.mirror import MirrorRelease
 from iocjail.services import fetch as service
+from iocjail.services import plugin_source, plugins
 
 
 class TerminalReporter:
@@ -80,19 +81,41 @@ def _choose(offered: list[MirrorRelease]) -> str:
 @click.option("--no-verify", is_flag=True, help="Local fetch only: skip the check against DIR/RELEASE/MANIFEST.")
 @click.option("--update/--noupdate", "-U/-NU", default=True, show_default=True,
               help="Run freebsd-update on the release (FreeBSD hosts and releases only).")
+@click.option("-P", "--plugin-name", "plugin", metavar="NAME|FILE.json",
+              help="Install a plugin: a name from the plugin INDEX (-g), or a local manifest file.")
+@click.option("-g", "--git_repository", "--git-repository", "repository", metavar="URL|DIR",
+              default=plugin_source.OFFICIAL_INDEX, show_default=True,
+              help="With -P: the plugin index, a git URL or a local directory holding INDEX.")
+@click.option("-n", "--name", metavar="NAME", help="With -P: the plugin jail's name (default: the plugin's).")
+@click.option("--branch", metavar="BRANCH", help="With -P: the git branch of the index and the artifact.")
+@click.argument("props", nargs=-1, metavar="[PROP=VALUE]...")
 @pass_ctx
 def fetch(ctx: Ctx, release: str | None, server: str | None, root_dir: str | None, url: str | None,
-          files: tuple[str, ...], local: bool, no_verify: bool, update: bool) -> None:
-    """Download a release, verify it against its MANIFEST and extract it.
+          files: tuple[str, ...], local: bool, no_verify: bool, update: bool, plugin: str | None,
+          repository: str, name: str | None, branch: str | None, props: tuple[str, ...]) -> None:
+    """Download a release, verify it against its MANIFEST and extract it; -P installs a plugin.
 
-    Without -r, list the releases the mirror offers and ask for one (on a terminal).
+    Without -r, list the releases the mirror offers and ask for one (on a terminal). With -P,
+    the manifest, its artifact and every property are checked before the plugin jail is made,
+    and a failure at any later step destroys the jail again.
 
     \b
     Example:
       iocjail fetch -r 13.2-RELEASE
       iocjail fetch -r 13.2-RELEASE -s http://mirror.example.org
       iocjail fetch -f -d /srv/releases -r 13.2-RELEASE
+      iocjail fetch -P syncthing ip4_addr="em0|192.0.2.20/24"
+      iocjail fetch -P /tmp/myplugin.json -n web ip4_addr="vnet0|192.0.2.21/24"
     """
+    if plugin:
+        given = [flag for flag, on in (("-r", release), ("-s", server), ("-d", root_dir), ("--url", url),
+                                       ("-F", files), ("-f", local), ("--no-verify", no_verify)) if on]
+        if given:
+            raise click.UsageError(f"-P installs a plugin from its manifest's release: {', '.join(given)} do not apply")
+        _fetch_plugin(ctx, plugin, repository, name, branch, props)
+        return
+    if props or name or branch:
+        raise click.UsageError("PROP=VALUE, -n and --branch apply to a plugin (-P) only")
     if no_verify and not local:
         raise click.UsageError("--no-verify applies to a local fetch (-f) only: downloads are always verified")
     if local and (server or url):
@@ -124,6 +147,35 @@ def _ask_release(local: bool, server: str | None, root_dir: str | None, url: str
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise service.NoRelease(f"{index} offers {', '.join(str(r) for r in offered)}")
     return _choose(offered)
+
+
+class StepLines:
+    def step(self, name: str, text: str) -> None:
+        click.echo(f"  {text}")
+
+
+def _fetch_plugin(ctx: Ctx, plugin: str, repository: str, name: str | None, branch: str | None,
+                  props: tuple[str, ...]) -> None:
+    host = ctx.host
+    with plugins.prepare(host, plugin, repository=repository, name=name, props=props, branch=branch) as ready:
+        manifest = ready.source.manifest
+        click.echo(f"Plugin: {ready.source.plugin}")
+        click.echo(f"  Official Plugin: {manifest.official}")
+        click.echo(f"  Using RELEASE: {manifest.release}")
+        click.echo(f"  Post-install Artifact: {manifest.artifact or '-'}")
+        if ready.artifact is not None:
+            click.echo(f"  Artifact commit: {ready.artifact.commit}")
+        click.echo("  These pkgs will be installed:")
+        for pkg in manifest.pkgs:
+            click.echo(f"    - {pkg}")
+        done = plugins.install(host, ready, StepLines())
+    for note in done.notes:
+        click.echo(f"{done.name}: {note}")
+    click.echo(f"{done.name} successfully installed!")
+    if done.portal.admin:
+        click.echo(f"Admin Portal:\n{done.portal.admin}")
+    if done.portal.doc:
+        click.echo(f"Documentation: {done.portal.doc}")
 
 
 SECTION = "Releases"

@@ -3,12 +3,15 @@ import click
 from iocjail import render
 from iocjail.cli.common import Ctx, output_format, output_options, pass_ctx
 from iocjail.services import listing as service
+from iocjail.services import plugin_source, plugins
 from iocjail.services import releases as release_service
 
 COLUMNS = ("JID", "NAME", "STATE", "RELEASE", "IP4")
 LONG_COLUMNS = ("JID", "NAME", "BOOT", "STATE", "TYPE", "RELEASE", "IP4", "IP6", "TEMPLATE", "BASEJAIL")
 QUICK_COLUMNS = ("NAME", "IP4")
 RELEASE_COLUMNS = ("Bases fetched",)
+PLUGIN_COLUMNS = ("JID", "NAME", "BOOT", "STATE", "TYPE", "RELEASE", "IP4", "IP6", "TEMPLATE", "PORTAL", "DOC_URL")
+REMOTE_PLUGIN_COLUMNS = ("NAME", "DESCRIPTION", "PKG")
 
 
 @click.command("list")
@@ -21,11 +24,17 @@ RELEASE_COLUMNS = ("Bases fetched",)
               help="Sort by a column: jid name state release ip4 (with -l also boot type ip6 template).")
 @click.option("-r", "-b", "--release", "--base", "releases", is_flag=True,
               help="List the releases fetched (complete ones only).")
+@click.option("-P", "--plugins", "plugin_list", is_flag=True,
+              help="Plugin jails, with their admin PORTAL and DOC_URL (-R: the plugin index).")
+@click.option("-R", "--remote", is_flag=True, help="With -P: the plugins of the remote index (-g).")
+@click.option("-g", "--git_repository", "--git-repository", "repository", metavar="URL|DIR",
+              default=plugin_source.OFFICIAL_INDEX, show_default=True,
+              help="With -PR: the plugin index, a git URL or a local directory holding INDEX.")
 @output_options
 @pass_ctx
 def list_(ctx: Ctx, templates: bool, basejails: bool, long_: bool, quick: bool, sort: str, releases: bool,
-          script: bool, as_json: bool) -> None:
-    """List jails: JID, NAME, STATE, RELEASE, IP4 (-r: the releases fetched).
+          plugin_list: bool, remote: bool, repository: str, script: bool, as_json: bool) -> None:
+    """List jails: JID, NAME, STATE, RELEASE, IP4 (-r: the releases fetched, -P: plugins).
 
     \b
     Example:
@@ -33,8 +42,17 @@ def list_(ctx: Ctx, templates: bool, basejails: bool, long_: bool, quick: bool, 
       iocjail list -l -s release
       iocjail list -H -q
       iocjail list -r
+      iocjail list -P
+      iocjail list -PR -g https://github.com/freenas/iocage-ix-plugins.git
     """
     fmt = output_format(script, as_json)
+    if remote and not plugin_list:
+        raise click.UsageError("-R lists the remote plugin index with -P (remote releases: iocjail fetch without -r)")
+    if plugin_list:
+        if releases or templates or quick or basejails:
+            raise click.UsageError("-P cannot be combined with -r, -t, -q or -B")
+        _list_plugins(ctx, fmt, remote, repository, sort)
+        return
     if releases:
         if templates:
             raise click.UsageError("-r and -t cannot be combined")
@@ -78,6 +96,25 @@ def _list_releases(ctx: Ctx, fmt: render.Format) -> None:
         click.echo(render.to_json([{"release": name} for name in names]))
         return
     _echo(render.table(RELEASE_COLUMNS, [(name,) for name in names], fmt))
+
+
+def _list_plugins(ctx: Ctx, fmt: render.Format, remote: bool, repository: str, sort: str) -> None:
+    if remote:
+        found = plugins.remote(ctx.host, repository)
+        rows = [(e.name, e.description, e.key) for e in found.index.entries]
+        if fmt is render.Format.JSON:
+            click.echo(render.to_json([{"name": e.name, "description": e.description, "pkg": e.key,
+                                        "primary_pkg": e.primary_pkg, "official": e.official}
+                                       for e in found.index.entries]))
+        else:
+            _echo(render.table(REMOTE_PLUGIN_COLUMNS, rows, fmt))
+        for skipped in found.index.skipped:
+            click.echo(f"iocjail: INDEX entry skipped: {skipped}", err=True)
+        return
+    found_jails = plugins.plugin_jails(ctx.host, sort=sort)
+    table = [(p.row.jid, p.row.name, _onoff(p.row.boot), p.row.state, p.row.type, p.row.release, p.row.ip4,
+              p.row.ip6, p.row.template, p.portal, p.doc) for p in found_jails]
+    _echo(render.table(PLUGIN_COLUMNS, table, fmt))
 
 
 SECTION = "Information"
