@@ -1,11 +1,12 @@
 import click
 
+from iocjail.cli import complete
 from iocjail.cli.common import Ctx, pass_ctx
 from iocjail.services import activate as service
 
 
 @click.command()
-@click.argument("pool")
+@click.argument("pool", shell_complete=complete.pools)
 @pass_ctx
 def activate(ctx: Ctx, pool: str) -> None:
     """Mark POOL as the pool iocjail uses and create its iocage datasets.

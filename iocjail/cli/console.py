@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from iocjail.cli import complete
 from iocjail.cli.common import Ctx, pass_ctx
 from iocjail.cli.exec import captured_stdin, has_real_stdout, show
 from iocjail.cli.lifecycle import Lines
@@ -12,7 +13,7 @@ from iocjail.services import lifecycle as service
 
 @click.command()
 @click.option("-f", "--force", is_flag=True, hidden=True, help="Accepted for iocage compatibility: console always starts the jail.")
-@click.argument("name")
+@click.argument("name", shell_complete=complete.jails)
 @pass_ctx
 def console(ctx: Ctx, name: str, force: bool) -> None:
     """Log in to jail NAME as root (login -p login_flags, or /bin/sh -l).

@@ -1,13 +1,14 @@
 import click
 
+from iocjail.cli import complete
 from iocjail.cli.common import Ctx, pass_ctx
 from iocjail.model.provision import parse_count, parse_uuid
 from iocjail.services import create as service
 
 
 @click.command()
-@click.option("-r", "--release", metavar="RELEASE", help="A fetched release to create the jail from.")
-@click.option("-t", "--template", metavar="TEMPLATE", help="A template to create the jail from.")
+@click.option("-r", "--release", metavar="RELEASE", shell_complete=complete.releases, help="A fetched release to create the jail from.")
+@click.option("-t", "--template", metavar="TEMPLATE", shell_complete=complete.templates, help="A template to create the jail from.")
 @click.option("-n", "--name", metavar="NAME", help="The jail's name (default: a UUID).")
 @click.option("-u", "--uuid", "uuid_", metavar="UUID", help="Name the jail with this UUID4.")
 @click.option("-s", "--short", is_flag=True, help="Use the first 8 characters of the UUID as the name.")
@@ -21,7 +22,7 @@ from iocjail.services import create as service
 @click.option("-p", "--pkglist", metavar="FILE",
               help='JSON {"pkgs": [...]}: checked before anything is made, installed after (3 tries each); '
                    "a failed install keeps the jail and names the packages.")
-@click.argument("props", nargs=-1, metavar="[PROP=VALUE]...")
+@click.argument("props", nargs=-1, metavar="[PROP=VALUE]...", shell_complete=complete.assignments)
 @pass_ctx
 def create(ctx: Ctx, release: str | None, template: str | None, name: str | None, uuid_: str | None,
            short: bool, count: str, thick: bool, empty: bool, basejail: bool, clone_basejail: bool,

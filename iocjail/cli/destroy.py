@@ -1,5 +1,6 @@
 import click
 
+from iocjail.cli import complete
 from iocjail.cli.common import Ctx, confirm, pass_ctx
 from iocjail.cli.lifecycle import Lines
 from iocjail.services import destroy as jail_service
@@ -12,7 +13,7 @@ from iocjail.services import releases as release_service
 @click.option("-R", "--recursive", is_flag=True,
               help="Also destroy the jails and templates cloned from what is destroyed.")
 @click.option("-d", "--download", is_flag=True, help="With -r: also destroy the cached sets in download/RELEASE.")
-@click.argument("names", nargs=-1, required=True)
+@click.argument("names", nargs=-1, required=True, shell_complete=complete.destroy_names)
 @pass_ctx
 def destroy(ctx: Ctx, names: tuple[str, ...], force: bool, releases: bool, recursive: bool, download: bool) -> None:
     """Destroy jails or templates (exact names), or releases (-r).

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from iocjail.cli import complete
 from iocjail.cli.common import Ctx, pass_ctx
 from iocjail.cli.lifecycle import Lines
 from iocjail.services import lifecycle as service
@@ -39,7 +40,7 @@ def show(result: service.Captured) -> None:
 @click.option("-U", "--jail_user", "jail_user", metavar="USER", help="Run as USER of the jail's /etc/passwd.")
 @click.option("-u", "--host_user", "host_user", metavar="USER", help="Run with the uid/gid of the host's USER.")
 @click.option("-f", "--force", is_flag=True, help="Start the jail first if it is not running.")
-@click.argument("name")
+@click.argument("name", shell_complete=complete.jails)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @pass_ctx
 def exec_(ctx: Ctx, name: str, command: tuple[str, ...], jail_user: str | None, host_user: str | None,

@@ -1,6 +1,7 @@
 import click
 
 from iocjail import render
+from iocjail.cli import complete
 from iocjail.cli.common import Ctx, output_format, output_options, pass_ctx
 from iocjail.errors import UsageError
 from iocjail.services import fstab as service
@@ -17,7 +18,7 @@ COLUMNS = ("INDEX", "FSTAB ENTRY")
 @click.option("-e", "--edit", is_flag=True, help="Edit in $EDITOR (default vi); saved only if valid.")
 @click.option("--mkdir", is_flag=True, help="Create missing destination directories inside the jail.")
 @output_options
-@click.argument("jail")
+@click.argument("jail", shell_complete=complete.jails_and_templates)
 @click.argument("entry", nargs=-1)
 @pass_ctx
 def fstab(ctx: Ctx, jail: str, entry: tuple[str, ...], add: bool, remove: bool, replace_index: int | None,
@@ -60,8 +61,7 @@ def fstab(ctx: Ctx, jail: str, entry: tuple[str, ...], add: bool, remove: bool, 
         changed = service.replace(host, jail, replace_index, entry, mkdir=mkdir)
     click.echo(changed.message)
     if changed.running:
-        click.echo(f"note: {jail} is running; iocjail does not mount or unmount in a running jail yet: "
-                   "the change applies at its next start", err=True)
+        click.echo(f"note: {jail} is running: the change is mounted in it now", err=True)
 
 
 def _list(ctx: Ctx, jail: str, fmt: render.Format) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import click
 
 from iocjail.cli import boot as rc_cli
+from iocjail.cli import complete
 from iocjail.cli.common import Ctx, pass_ctx
 from iocjail.services import freebsd_runtime, lifecycle as service
 
@@ -80,7 +81,7 @@ def _finish(outcomes: Sequence[service.Outcome]) -> None:
 @click.option("--plan", "show_plan", is_flag=True, help="Print each step and its exact commands; run nothing.")
 @platform_option
 @rc_cli.rc_options
-@click.argument("names", nargs=-1, required=False, metavar="NAME...|ALL")
+@click.argument("names", nargs=-1, required=False, metavar="NAME...|ALL", shell_complete=complete.jails_or_all)
 @pass_ctx
 def start(ctx: Ctx, names: tuple[str, ...], show_plan: bool, platform: str | None, rc: bool, jobs: int | None,
           as_json: bool) -> None:
@@ -115,7 +116,7 @@ def start(ctx: Ctx, names: tuple[str, ...], show_plan: bool, platform: str | Non
               help="Print what stop would run (a running jail: the undo of what its start applied); run nothing.")
 @platform_option
 @rc_cli.rc_options
-@click.argument("names", nargs=-1, required=False, metavar="NAME...|ALL")
+@click.argument("names", nargs=-1, required=False, metavar="NAME...|ALL", shell_complete=complete.jails_or_all)
 @pass_ctx
 def stop(ctx: Ctx, names: tuple[str, ...], force: bool, show_plan: bool, platform: str | None, rc: bool,
          jobs: int | None, as_json: bool) -> None:
@@ -143,7 +144,7 @@ def stop(ctx: Ctx, names: tuple[str, ...], force: bool, show_plan: bool, platfor
 
 
 @click.command()
-@click.argument("names", nargs=-1, required=True, metavar="NAME...|ALL")
+@click.argument("names", nargs=-1, required=True, metavar="NAME...|ALL", shell_complete=complete.jails_or_all)
 @pass_ctx
 def restart(ctx: Ctx, names: tuple[str, ...]) -> None:
     """Stop (if running) and start jails again.

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from iocjail.cli import complete
 from iocjail.cli.common import Ctx, pass_ctx
 from iocjail.services import export as export_service
 from iocjail.services import imports as import_service
@@ -45,7 +46,7 @@ def _reporter() -> Reporter:
 
 
 @click.command()
-@click.argument("name", metavar="JAIL")
+@click.argument("name", metavar="JAIL", shell_complete=complete.jails_and_templates)
 @click.option("-c", "--compression", type=click.Choice(["store", "deflate", "zip"]), default="store",
               show_default=True, help="store: fastest, archive as large as the streams; deflate (or iocage's "
                                       "`zip`): smaller, slower.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from iocjail.cli import complete
 from iocjail.cli.common import Ctx, pass_ctx
 from iocjail.cli.exec import captured_stdin, has_real_stdout, show
 from iocjail.cli.lifecycle import Lines
@@ -12,7 +13,7 @@ from iocjail.services import packages as service
 
 @click.command("pkg", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--plan", "show_plan", is_flag=True, help="Print the commands it would run; run nothing.")
-@click.argument("name")
+@click.argument("name", shell_complete=complete.jails)
 @click.argument("args", nargs=-1, required=True, type=click.UNPROCESSED)
 @pass_ctx
 def pkg(ctx: Ctx, name: str, args: tuple[str, ...], show_plan: bool) -> None:

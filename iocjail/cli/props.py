@@ -1,6 +1,7 @@
 import click
 
 from iocjail import render
+from iocjail.cli import complete
 from iocjail.cli.common import Ctx, output_format, output_options, pass_ctx
 from iocjail.errors import UsageError
 from iocjail.services import jailconf as jailconf_service
@@ -12,7 +13,7 @@ from iocjail.services import props as service
 @click.option("-r", "--recursive", is_flag=True, help="PROP for every jail and template.")
 @click.option("-p", "--pool", "show_pool", is_flag=True, help="Print the active pool.")
 @output_options
-@click.argument("args", nargs=-1, metavar="[PROP] [JAIL|default]")
+@click.argument("args", nargs=-1, metavar="[PROP] [JAIL|default]", shell_complete=complete.get_args)
 @pass_ctx
 def get(ctx: Ctx, all_: bool, recursive: bool, show_pool: bool, script: bool, as_json: bool,
         args: tuple[str, ...]) -> None:
@@ -55,7 +56,8 @@ def _expect(args: tuple[str, ...], count: int, usage: str) -> None:
 
 
 @click.command("set")
-@click.argument("args", nargs=-1, required=True, metavar="KEY=VALUE... JAIL|default")
+@click.argument("args", nargs=-1, required=True, metavar="KEY=VALUE... JAIL|default",
+                shell_complete=complete.set_args)
 @pass_ctx
 def set_(ctx: Ctx, args: tuple[str, ...]) -> None:
     """Set properties of a jail or of default; all are checked before any is written.
@@ -72,7 +74,7 @@ def set_(ctx: Ctx, args: tuple[str, ...]) -> None:
 
 
 @click.command()
-@click.argument("jail")
+@click.argument("jail", shell_complete=complete.jails_and_templates)
 @pass_ctx
 def jailconf(ctx: Ctx, jail: str) -> None:
     """Print the jail.conf block iocjail would hand to jail(8) for JAIL.

@@ -1,11 +1,12 @@
 import click
 
+from iocjail.cli import complete
 from iocjail.cli.common import Ctx, pass_ctx
 from iocjail.services import rename as service
 
 
 @click.command()
-@click.argument("old", metavar="JAIL")
+@click.argument("old", metavar="JAIL", shell_complete=complete.jails_and_templates)
 @click.argument("new", metavar="NEW_NAME")
 @pass_ctx
 def rename(ctx: Ctx, old: str, new: str) -> None:

@@ -3,6 +3,7 @@ import time
 import click
 
 from iocjail import render
+from iocjail.cli import complete
 from iocjail.cli.common import Ctx, confirm, output_format, output_options, pass_ctx
 from iocjail.model.sizes import human_size
 from iocjail.services import snapshots as service
@@ -13,7 +14,7 @@ COLUMNS = ("NAME", "CREATED", "RSIZE", "USED")
 @click.command()
 @click.option("-n", "--name", "snapname", metavar="NAME",
               help="Snapshot name (default: the UTC date and time, YYYY-MM-DD_HH:MM:SS).")
-@click.argument("jail")
+@click.argument("jail", shell_complete=complete.jails_templates_or_all)
 @pass_ctx
 def snapshot(ctx: Ctx, jail: str, snapname: str | None) -> None:
     """Snapshot a jail and its children (ALL: every jail and template, one name).
@@ -32,7 +33,7 @@ def snapshot(ctx: Ctx, jail: str, snapname: str | None) -> None:
               help="Sort by created, name, rsize or used.")
 @click.option("-l", "--long", "long_", is_flag=True, help="Full dataset names.")
 @output_options
-@click.argument("jail")
+@click.argument("jail", shell_complete=complete.jails_templates_or_all)
 @pass_ctx
 def snaplist(ctx: Ctx, jail: str, sort: str, long_: bool, script: bool, as_json: bool) -> None:
     """List the snapshots of a jail: NAME, CREATED, RSIZE (referenced), USED.
@@ -69,10 +70,10 @@ def _size(value: int | None) -> str:
 
 
 @click.command()
-@click.option("-n", "--name", "snapname", required=True, metavar="NAME|ALL",
+@click.option("-n", "--name", "snapname", required=True, metavar="NAME|ALL", shell_complete=complete.snapshots,
               help="The snapshot to destroy; ALL (with -f) destroys every one clones do not need.")
 @click.option("-f", "--force", is_flag=True, help="Required with -n ALL.")
-@click.argument("jail")
+@click.argument("jail", shell_complete=complete.jails_and_templates)
 @pass_ctx
 def snapremove(ctx: Ctx, jail: str, snapname: str, force: bool) -> None:
     """Destroy a snapshot of a jail (and of its children); never a clone.
@@ -90,9 +91,10 @@ def snapremove(ctx: Ctx, jail: str, snapname: str, force: bool) -> None:
 
 
 @click.command()
-@click.option("-n", "--name", "snapname", required=True, metavar="NAME", help="The snapshot to roll back to.")
+@click.option("-n", "--name", "snapname", required=True, metavar="NAME", shell_complete=complete.snapshots,
+              help="The snapshot to roll back to.")
 @click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
-@click.argument("jail")
+@click.argument("jail", shell_complete=complete.jails_and_templates)
 @pass_ctx
 def rollback(ctx: Ctx, jail: str, snapname: str, force: bool) -> None:
     """Roll a stopped jail back to a snapshot, destroying every later snapshot.
