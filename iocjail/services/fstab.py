@@ -6,8 +6,9 @@ without following any symlink: the jail's root user can plant symlinks in its tr
 target that followed one would mount over the host. Missing directories are created only on
 request (`mkdir=True`), each component opened with O_NOFOLLOW below the one before.
 
-A running jail is not remounted here: the caller is told (`Changed.running`) and the change takes
-effect at the next start, until the lifecycle engine offers live mounting.
+In a running jail the change is applied at once, as iocage does: removed entries are unmounted,
+added ones mounted (journaled with the jail's mounts, so its stop unmounts them). If that fails,
+what was mounted or unmounted is put back and the old file restored: the command changed nothing.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from iocjail.errors import NotFound, UsageError
+from iocjail.errors import IocjailError, NotFound, UsageError
 from iocjail.model import fstab as model
 from iocjail.model.fstab import Entry, FstabError, Line
 from iocjail.platform import shell
 from iocjail.platform.files import atomic_write
-from iocjail.services import config, state
+from iocjail.services import config, lifecycle, state
 from iocjail.services.host import Host
 from iocjail.services.jails import JailRef, resolve
 
@@ -50,7 +51,7 @@ class ChangedWhileEditing(UsageError):
 @dataclass(frozen=True)
 class Changed:
     message: str
-    running: bool  # the jail runs: the change applies at its next start
+    running: bool  # the jail runs: the change was mounted/unmounted in it
 
 
 def jail_root(ref: JailRef) -> str:
@@ -87,7 +88,7 @@ def add(host: Host, name: str, args: Sequence[str], *, mkdir: bool = False,
         new = model.absolute(new, jail_root(ref))
         _check_new(ref, new, model.entries(lines), mkdir=mkdir)
         _write(host, ref, [*lines, Line(new.text(), new)], [new] if mkdir else [])
-    return Changed(f"Successfully added mount to {ref.name}'s fstab", _running(host, ref))
+    return Changed(f"Successfully added mount to {ref.name}'s fstab", _apply_live(host, ref, lines))
 
 
 def replace(host: Host, name: str, index: int, args: Sequence[str], *, mkdir: bool = False,
@@ -102,9 +103,10 @@ def replace(host: Host, name: str, index: int, args: Sequence[str], *, mkdir: bo
         others = [e for i, e in enumerate(model.entries(lines)) if i != index]
         new = model.absolute(new, jail_root(ref))
         _check_new(ref, new, others, mkdir=mkdir)
+        old = list(lines)
         lines[positions[index]] = Line(new.text(), new)
         _write(host, ref, lines, [new] if mkdir else [])
-    return Changed(f"Index {index} replaced.", _running(host, ref))
+    return Changed(f"Index {index} replaced.", _apply_live(host, ref, old))
 
 
 def remove(host: Host, name: str, args: Sequence[str]) -> Changed:
@@ -123,9 +125,10 @@ def remove(host: Host, name: str, args: Sequence[str]) -> Changed:
             if not matches:
                 raise EntryNotFound("No matching fstab entry.")
             index = matches[0]
+        old = list(lines)
         del lines[positions[index]]
         _write(host, ref, lines, [])
-    return Changed(f"Successfully removed mount from {ref.name}'s fstab", _running(host, ref))
+    return Changed(f"Successfully removed mount from {ref.name}'s fstab", _apply_live(host, ref, old))
 
 
 def edit(host: Host, name: str, *, editor: Editor | None = None, mkdir: bool = False) -> Changed:
@@ -147,6 +150,7 @@ def edit(host: Host, name: str, *, editor: Editor | None = None, mkdir: bool = F
         raise UsageError(f"fstab of {ref.name} not changed: the editor exited with status {status}")
     text = Path(tmp).read_text()
     with config.lock(host, ref.name):
+        old = read(ref)
         now = path.read_bytes() if path.exists() else b""
         if now != before:
             raise ChangedWhileEditing(ref.name, tmp)
@@ -157,7 +161,7 @@ def edit(host: Host, name: str, *, editor: Editor | None = None, mkdir: bool = F
             raise EditRefused(ref.name, str(err), tmp) from None
         _write(host, ref, lines, model.entries(lines) if mkdir else [])
     os.unlink(tmp)
-    return Changed(f"Successfully edited {ref.name}'s fstab", _running(host, ref))
+    return Changed(f"Successfully edited {ref.name}'s fstab", _apply_live(host, ref, old))
 
 
 def run_editor(path: Path) -> int:
@@ -282,5 +286,29 @@ def _write(host: Host, ref: JailRef, lines: Sequence[Line], create_for: Sequence
             raise
 
 
-def _running(host: Host, ref: JailRef) -> bool:
-    return ref.name in state.running(host)
+def _apply_live(host: Host, ref: JailRef, old: Sequence[Line]) -> bool:
+    """Bring a running jail's mounts from the `old` file to the one just written; False if the
+    jail is not running. On failure everything goes back, the old file included, and it raises."""
+    if ref.name not in state.running(host):
+        return False
+    before, after = model.entries(old), model.entries(read(ref))
+    gone = [e for e in before if not any(model.same_mount(e, a) for a in after)]
+    new = [a for a in after if not any(model.same_mount(a, e) for e in before)]
+    done: list[tuple[bool, Entry]] = []  # (mounted, entry)
+    try:
+        for entry in gone:
+            lifecycle.unmount_live(host, ref.name, entry)
+            done.append((False, entry))
+        for entry in new:
+            lifecycle.mount_live(host, ref.name, entry)
+            done.append((True, entry))
+    except IocjailError:
+        for mounted, entry in reversed(done):
+            try:
+                (lifecycle.unmount_live if mounted else lifecycle.mount_live)(host, ref.name, entry)
+            except IocjailError:
+                pass  # the error below is the one to report; stop still undoes the journal
+        with config.lock(host, ref.name):
+            _write(host, ref, old, [])
+        raise
+    return True

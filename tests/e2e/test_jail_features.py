@@ -245,3 +245,31 @@ def test_stop_plan_shows_the_undo_of_what_was_applied_not_of_the_current_config(
         assert_same_host(before, host_state(zpool.name, zpool.mountpoint))
     finally:
         assert iocjail("stop", "www1").exit_code == 0
+
+
+def test_fstab_changes_apply_to_a_running_jail_at_once_or_not_at_all(jails, zpool, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "f").write_text("shared\n")
+    jails.make("www1")
+    root = jails.root("www1")
+    for d in ("mnt/a", "mnt/t"):
+        (root / d).mkdir(parents=True)
+    before = host_state(zpool.name, zpool.mountpoint)
+    assert iocjail("start", "www1").exit_code == 0
+    added = iocjail("fstab", "-a", "www1", f"{src} /mnt/a nullfs ro 0 0")
+    assert added.exit_code == 0, added.output
+    assert added.stderr == "note: www1 is running: the change is mounted in it now\n"
+    assert iocjail("exec", "www1", "cat", "/mnt/a/f").output == "shared\n"
+
+    fstab = (jails.jail_path("www1") / "fstab").read_text()
+    bad = iocjail("fstab", "-a", "www1", "tmpfs /mnt/t tmpfs rw,size=nonsense 0 0")
+    assert bad.exit_code != 0 and bad.output.startswith("iocjail: ") and len(bad.output.splitlines()) == 1
+    assert (jails.jail_path("www1") / "fstab").read_text() == fstab  # nothing changed
+    assert "/mnt/t" not in iocjail("exec", "www1", "cat /proc/mounts").output
+
+    removed = iocjail("fstab", "-r", "www1", "0")
+    assert removed.exit_code == 0, removed.output
+    assert "/mnt/a" not in iocjail("exec", "www1", "cat /proc/mounts").output
+    assert iocjail("stop", "www1").exit_code == 0
+    assert_same_host(before, host_state(zpool.name, zpool.mountpoint))

@@ -257,20 +257,6 @@ def test_templates_are_readonly_and_still_editable(zpool, tmp_path):
         (path / "root" / "probe").write_text("")  # readonly again afterwards
 
 
-def test_a_running_jail_is_told_the_change_waits_for_the_next_start(jail, zpool):
-    path, src = jail
-    journal = rundir() / "jails" / zpool.name / "www1.json"
-    journal.parent.mkdir(parents=True, exist_ok=True)
-    journal.write_text(json.dumps({"jid": 3, "state": "up"}))
-    try:
-        result = iocjail("fstab", "-a", "--mkdir", "www1", str(src), "/m", "nullfs", "ro", "0", "0")
-    finally:
-        journal.unlink()
-    assert result.exit_code == 0
-    assert result.stdout == "Successfully added mount to www1's fstab\n"
-    assert "www1 is running" in result.stderr and "next start" in result.stderr
-
-
 def test_model_errors_keep_every_problem(jail):
     _, src = jail
     with pytest.raises(FstabError) as err:
