@@ -37,6 +37,8 @@ class CliError(click.ClickException):
         click.echo(f"iocjail: {self.message}", err=True)
 
 
+SUMMARY_MAX = 90  # characters of a command's one-line summary (tests/unit/cli/test_conventions.py)
+
 # The order sections appear in `iocjail --help`; each cli module names its own SECTION.
 SECTIONS = ("Setup", "Releases", "Jails", "Lifecycle", "Properties", "Snapshots", "Packages",
             "Migration", "Information")
@@ -51,7 +53,8 @@ class Group(click.Group):
             if cmd is None or cmd.hidden:
                 continue
             section = getattr(cmd, "section", "Other")
-            by_section.setdefault(section, []).append((name, cmd.get_short_help_str(limit=60)))
+            # The whole one-line summary, wrapped by click if need be, never cut short with "...".
+            by_section.setdefault(section, []).append((name, cmd.get_short_help_str(limit=SUMMARY_MAX)))
         order = [s for s in SECTIONS if s in by_section] + sorted(set(by_section) - set(SECTIONS))
         for section in order:
             with formatter.section(section):

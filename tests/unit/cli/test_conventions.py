@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 
@@ -30,6 +31,25 @@ def test_every_command_has_help_with_a_summary_and_an_example(name):
     assert result.exit_code == 0
     assert "Example:" in result.output
     assert cli.commands[name].get_short_help_str().strip()
+
+
+@pytest.mark.parametrize("name", sorted(cli.commands))
+def test_the_summary_is_one_short_line_shown_whole_in_the_listing(name):
+    from iocjail.cli.main import SUMMARY_MAX
+
+    summary = inspect.cleandoc(cli.commands[name].help or "").split("\n\n")[0]
+    assert "\n" not in summary and summary.endswith("."), f"{name}: the first paragraph is one sentence on one line"
+    assert len(summary) <= SUMMARY_MAX, f"{name}: a summary of at most {SUMMARY_MAX} characters"
+    listing = " ".join(invoke("--help").output.split())
+    assert f" {name} {summary}" in listing  # never cut short with "..."
+
+
+@pytest.mark.parametrize("name", sorted(cli.commands))
+def test_examples_are_iocjail_command_lines(name):
+    doc = inspect.cleandoc(cli.commands[name].help or "")
+    block = doc.split("Example:", 1)[1].strip().split("\n\n")[0]
+    lines = [line.strip() for line in block.splitlines() if line.strip()]
+    assert lines and all(line.startswith("iocjail ") for line in lines), lines
 
 
 def test_bad_input_is_one_line_without_traceback():
