@@ -342,7 +342,12 @@ class Zfs:
     def receiving(self, target: str, *, force: bool = False, no_mount: bool = False) -> Iterator[IO[bytes]]:
         """Yield the writable stdin of `zfs receive TARGET`, for a stream produced in Python
         (an archive member); its exit status is checked when the block ends. If zfs stops
-        reading early (a bad stream), its own error is raised, not the broken pipe."""
+        reading early (a bad stream), its own error is raised, not the broken pipe.
+
+        When the block fails, the stream is ended (EOF) and zfs waited for, never killed:
+        zfs-fuse's daemon keeps receiving from the pipe after its client dies, so a killed
+        receive could still create TARGET after the caller has cleaned up.
+        """
         flags = (["-F"] if force else []) + (["-u"] if no_mount else [])
         try:
             with shell.stream(["zfs", "receive", *flags, target], read=False, stdout=subprocess.DEVNULL) as proc:
@@ -352,6 +357,12 @@ class Zfs:
                 except BrokenPipeError:
                     proc.wait()
                     raise ZfsError(f"zfs receive {target}: stopped reading the stream") from None
+                except BaseException:
+                    try:
+                        proc.wait(timeout=self.timeout)
+                    except (CommandFailed, BrokenPipeError):
+                        pass  # an incomplete stream fails, as it should: the caller's error matters
+                    raise
         except CommandFailed as err:
             raise classify(err) from err
 

@@ -10,13 +10,14 @@ use), the sha256 is computed while writing, the archive appears under its name o
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from iocjail.archive import members as M
 from iocjail.archive.zipfiles import COMPRESSION, Writer
-from iocjail.errors import IocjailError, UsageError, ZfsError
+from iocjail.errors import DatasetBusy, IocjailError, UsageError, ZfsError
 from iocjail.platform.files import atomic_write, fsync_dir
 from iocjail.services import config
 from iocjail.services.fetch import QuietReporter, Reporter
@@ -121,8 +122,15 @@ def _drop_snapshots(host: Host, dataset: str, snap: str) -> str:
     except ZfsError as err:
         return f"the {snap} snapshots of {dataset} ({err})"
     for full in sorted(found, key=lambda n: n.count("/"), reverse=True):
-        try:
-            host.zfs.destroy(full)
-        except ZfsError as err:
-            failed.append(f"{full} ({err})")
+        for attempt in range(5):
+            try:
+                host.zfs.destroy(full)
+                break
+            except DatasetBusy as err:  # zfs-fuse: a send interrupted a moment ago may still hold it
+                if attempt == 4:
+                    failed.append(f"{full} ({err})")
+                time.sleep(0.1 * (attempt + 1))
+            except ZfsError as err:
+                failed.append(f"{full} ({err})")
+                break
     return "; ".join(failed)

@@ -17,13 +17,15 @@ origin, whatever the exported jail was cloned from.
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from iocjail.archive import members as M
 from iocjail.archive.zipfiles import Reader, sha256_of
-from iocjail.errors import CorruptConfig, IocjailError, NotFound, UsageError
+from iocjail.errors import CorruptConfig, DatasetNotFound, IocjailError, NotFound, UsageError, ZfsError
 from iocjail.model import config as model
 from iocjail.model import imported as I
 from iocjail.model import provision as P
@@ -32,7 +34,7 @@ from iocjail.platform import rootfs
 from iocjail.services import config, provisioning
 from iocjail.services.fetch import QuietReporter, Reporter
 from iocjail.services.host import Host
-from iocjail.services.provisioning import destroy_quietly, transaction
+from iocjail.services.provisioning import transaction
 
 _DATED = r"_[0-9]{4}-[0-9]{2}-[0-9]{2}\.zip"
 
@@ -125,7 +127,7 @@ def import_archive(host: Host, what: str, *, new_name: str | None = None, verify
             M.check_sizes(str(path), entries, int(host.zfs.get(host.dataset(category), "available") or 0))
             base = host.dataset(category, new)
             with transaction() as undo:
-                undo.add(f"destroy {base}", destroy_quietly(host.zfs, base, recursive=True))
+                undo.add(f"destroy {base}", _remover(host, base))
                 received = _receive(host, reader, planned, base, new, reporter)
                 _check_received(host, str(path), base, planned)
                 _settle(host, base, planned)
@@ -136,6 +138,28 @@ def import_archive(host: Host, what: str, *, new_name: str | None = None, verify
         reader.close()
     datasets = tuple(f"{base}/{p.rel}" if p.rel else base for p in planned)
     return Imported(new, path, base, datasets, as_template, verify_checksum, received)
+
+
+def _remover(host: Host, base: str) -> Callable[[], None]:
+    """The undo of an import: BASE and all below it gone, checked (a destroy -r that meets a
+    child vanishing under it reports "does not exist" and stops; so look again)."""
+
+    def undo() -> None:
+        for attempt in range(5):
+            if not host.zfs.exists(base):
+                return
+            try:
+                host.zfs.destroy(base, recursive=True)
+            except DatasetNotFound:
+                pass
+            except ZfsError:
+                if attempt == 4:
+                    raise
+            time.sleep(0.2 * attempt)
+        if host.zfs.exists(base):
+            raise IocjailError(f"{base} is still there")
+
+    return undo
 
 
 def _receive(host: Host, reader: Reader, planned: tuple[M.Planned, ...], base: str, new: str,
