@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: all host venv test unit demo man bench typecheck clean-venv
+.PHONY: all host venv test unit demo man install install-program install-data uninstall bench typecheck clean-venv
 
 all: test
 
@@ -34,6 +34,39 @@ demo: host venv
 # tests/unit/test_manpage.py fails when the checked-in page is stale.
 man: venv
 	$(PY) -m iocjail.manpage -o share/man/man8/iocjail.8
+
+# `make install` (root): iocjail in its own virtualenv under $(PREFIX)/lib/iocjail, linked as
+# $(PREFIX)/bin/iocjail (where rc.d/iocjail and the systemd unit expect it); no system Python
+# package is touched, so it works under Debian's PEP 668 as on FreeBSD. Then the man page and the
+# bash and zsh completions (click's, written by the installed program) where each looks by default.
+PREFIX      ?= /usr/local
+INSTALL_VENV ?= $(PREFIX)/lib/iocjail
+PROGRAM     ?= $(INSTALL_VENV)/bin/iocjail
+MANDIR      ?= $(PREFIX)/share/man/man8
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+
+install: install-program install-data
+
+install-program:
+	$(PYTHON) -m venv $(INSTALL_VENV)
+	$(INSTALL_VENV)/bin/pip install -q --upgrade pip
+	$(INSTALL_VENV)/bin/pip install -q .
+	rm -rf build  # setuptools' in-tree leftovers would be reused, stale, by the next install
+	install -d $(PREFIX)/bin
+	ln -sf $(INSTALL_VENV)/bin/iocjail $(PREFIX)/bin/iocjail
+
+install-data:
+	install -d $(MANDIR) $(BASHCOMPDIR) $(ZSHCOMPDIR)
+	install -m 644 share/man/man8/iocjail.8 $(MANDIR)/iocjail.8
+	_IOCJAIL_COMPLETE=bash_source $(PROGRAM) > $(BASHCOMPDIR)/iocjail.tmp
+	_IOCJAIL_COMPLETE=zsh_source $(PROGRAM) > $(ZSHCOMPDIR)/_iocjail.tmp
+	mv $(BASHCOMPDIR)/iocjail.tmp $(BASHCOMPDIR)/iocjail
+	mv $(ZSHCOMPDIR)/_iocjail.tmp $(ZSHCOMPDIR)/_iocjail
+
+uninstall:
+	rm -f $(PREFIX)/bin/iocjail $(MANDIR)/iocjail.8 $(BASHCOMPDIR)/iocjail $(ZSHCOMPDIR)/_iocjail
+	rm -rf $(INSTALL_VENV)
 
 bench: host venv
 	$(PY) bench/fetch.py
