@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from iocjail.cli import complete
@@ -9,6 +11,7 @@ from iocjail.cli.common import Ctx, pass_ctx
 from iocjail.cli.exec import captured_stdin, has_real_stdout, show
 from iocjail.cli.lifecycle import Lines
 from iocjail.services import packages as service
+from iocjail.services import updates, upgrades
 
 
 @click.command("pkg", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -40,5 +43,84 @@ def pkg(ctx: Ctx, name: str, args: tuple[str, ...], show_plan: bool) -> None:
         raise click.exceptions.Exit(result.code)
 
 
+@click.command()
+@click.option("--plan", "show_plan", is_flag=True, help="Print the snapshot and commands it would run; run nothing.")
+@click.argument("target", metavar="NAME|RELEASE", shell_complete=complete.jails_or_releases)
+@pass_ctx
+def update(ctx: Ctx, target: str, show_plan: bool) -> None:
+    """Apply FreeBSD security patches to a jail or a release, after a snapshot.
+
+    A snapshot ioc_update_<release>_<date> comes first; if freebsd-update fails the jail (or
+    release) is rolled back to it. Thin and thick jails are patched in place; a basejail's base
+    is its release, which is patched instead, and every basejail of it gets the new `release`.
+    Runs on FreeBSD; elsewhere --plan shows what it would do.
+
+    \b
+    Example:
+      iocjail update www1
+      iocjail update 14.1-RELEASE
+      iocjail update --plan www1
+    """
+    if show_plan:
+        click.echo("\n".join(updates.plan_lines(ctx.host, target)))
+        return
+    click.echo(f"* Updating {target} to the latest patch level...")
+    done = updates.update(ctx.host, target)
+    _report(done)
+
+
+def _report(done: updates.Outcome) -> None:
+    what = done.target if done.kind == "jail" else f"release {done.release}"
+    if done.kind == "basejail":
+        click.echo(f"{done.target} is a basejail: its base, release {done.release}, was updated")
+    click.echo(f"{what}: snapshot {done.snapshot} taken first (kept: iocjail snapremove removes it)")
+    click.echo(f"{what}: already at {done.new}" if done.old == done.new else f"{what}: {done.old} -> {done.new}")
+    for name in done.release_set:
+        if name != what:
+            click.echo(f"{name}: release is now {done.new}")
+
+
+@click.command()
+@click.option("-r", "--release", "new", required=True, metavar="RELEASE", help="The release to upgrade to.")
+@click.option("--plan", "show_plan", is_flag=True, help="Print the snapshot and commands it would run; run nothing.")
+@click.option("-P/-N", "--pkgs/--no-pkgs", "pkgs", default=None,
+              help="Reinstall every package afterwards (pkg upgrade -f) without asking, or never.")
+@click.argument("name", shell_complete=complete.jails)
+@pass_ctx
+def upgrade(ctx: Ctx, name: str, new: str, show_plan: bool, pkgs: bool | None) -> None:
+    """Upgrade a jail to a new FreeBSD release, after a snapshot; rolled back if it fails.
+
+    Thin and thick jails: freebsd-update upgrade, then install as often as it asks; /etc files
+    you never changed are updated, the others merged (conflicts open in $EDITOR). Basejails are
+    re-pointed at the new (fetched) release and /etc merged with etcupdate. Then reinstalling
+    every package for the new release is offered. Runs on FreeBSD; elsewhere --plan shows it.
+
+    \b
+    Example:
+      iocjail upgrade www1 -r 14.1-RELEASE
+      iocjail upgrade --plan www1 -r 14.1-RELEASE
+      iocjail upgrade -P db1 -r 14.1-RELEASE
+    """
+    if show_plan:
+        click.echo("\n".join(upgrades.plan_lines(ctx.host, name, new)))
+        return
+    click.echo(f"* Upgrading {name} to {new}...")
+    done = upgrades.upgrade(ctx.host, name, new)
+    click.echo(f"{done.target}: snapshot {done.snapshot} taken first (kept: iocjail snapremove removes it)")
+    click.echo(f"{done.target}: {done.old} -> {done.new}")
+    if done.kind == "basejail":
+        click.echo(f"{done.target}: its base is now release {done.release}")
+    if pkgs is None:
+        if not sys.stdin.isatty():
+            click.echo(f"{done.target}: reinstall its packages for {new} with: iocjail pkg {done.target} upgrade -f -y")
+            return
+        pkgs = click.confirm(f"Reinstall every package of {done.target} for {new} (pkg upgrade -f)?", default=False)
+    if pkgs:
+        result = upgrades.reinstall_packages(ctx.host, done.target, capture=not has_real_stdout())
+        show(result)  # type: ignore[arg-type]  # same fields as lifecycle.Captured
+        if result.code:
+            raise click.exceptions.Exit(result.code)
+
+
 SECTION = "Packages"
-COMMANDS = (pkg,)
+COMMANDS = (pkg, update, upgrade)

@@ -29,8 +29,8 @@ class NeedsFreeBSD(IocjailError):
     exit_code = 69  # EX_UNAVAILABLE
 
 
-class StepFailed(IocjailError):
-    template = "{}: {} failed (exit {})"
+class PlanStepFailed(IocjailError):
+    template = "{} failed (exit {})"
 
 
 class Executor(Protocol):
@@ -101,12 +101,12 @@ def check_available(executor: Executor) -> None:
         executor.run(None)
 
 
-def carry_out(what: str, steps: Sequence[Any], cleanup: Sequence[Any], executor: Executor) -> None:
+def carry_out(steps: Sequence[Any], cleanup: Sequence[Any], executor: Executor) -> None:
     """Each step in order (a Command again while its repeat_while path exists); the cleanup
-    whatever happened. The first failure raises StepFailed naming the command."""
+    whatever happened. The first failure raises PlanStepFailed naming the command."""
     try:
         for step in steps:
-            _one(what, step, executor)
+            _one(step, executor)
     finally:
         for step in cleanup:
             try:
@@ -115,7 +115,7 @@ def carry_out(what: str, steps: Sequence[Any], cleanup: Sequence[Any], executor:
                 pass  # the cleanup of a failed step must never hide why it failed
 
 
-def _one(what: str, step: Any, executor: Executor) -> None:
+def _one(step: Any, executor: Executor) -> None:
     if hasattr(step, "op"):
         executor.run(step)
         return
@@ -124,14 +124,23 @@ def _one(what: str, step: Any, executor: Executor) -> None:
         code = executor.run(step)
         runs += 1
         if code not in step.ok_codes:
-            raise StepFailed(what, describe_short(step.argv), code)
+            raise PlanStepFailed(describe_short(step.argv), code)
         if not step.repeat_while or runs >= step.max_runs or not executor.exists(step.repeat_while):
             return
 
 
 def describe_short(argv: Sequence[str]) -> str:
-    """`freebsd-update install`, `pkg install`: the tool and its subcommand, for messages."""
-    words = [os.path.basename(argv[0])] if argv else []
-    if len(argv) > 1:
-        words.append(argv[-1])
-    return " ".join(words)
+    """`freebsd-update install`, `etcupdate (in ioc-www1)`: the tool and its subcommand, for messages."""
+    words = list(argv)
+    where = ""
+    if words and os.path.basename(words[0]) == "jexec":
+        names = [w for w in words[1:] if w.startswith("ioc-")]
+        if names:
+            where = f" (in {names[0]})"
+            words = words[words.index(names[0]) + 1:]
+    if not words:
+        return "a command"
+    tool = os.path.basename(words[0])
+    last = words[-1] if len(words) > 1 else ""
+    sub = f" {last}" if last and "/" not in last and not last.startswith("-") else ""
+    return f"{tool}{sub}{where}"

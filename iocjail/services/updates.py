@@ -1,0 +1,289 @@
+"""`update NAME|REL`: FreeBSD patches for a jail or a release, behind a snapshot.
+
+Every update starts with a recursive snapshot `ioc_update_<userland>_<date>` of what it changes
+(the jail's datasets, or the release's); if any command of the plan fails, the datasets are
+rolled back to it and the error says so. On success `release` follows the new userland: the
+jail's own, or, for a release, that of every basejail mounting it.
+
+* thin and thick jails: freebsd-update -b on the jail's root (fetch/jail_update.py), with a
+  jail-specific configuration and work directory kept on the host next to config.json;
+* basejails: their base is the release they mount, so the release is what gets updated;
+* releases: the plan `fetch` runs after extracting one (fetch/update.py).
+
+The commands run through an executor (platform/plan_exec.py): this host's on FreeBSD, anywhere
+else one that refuses, before the snapshot, with a message naming FreeBSD. Tests inject their
+own to make a step fail; `--plan` prints the plan and runs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from iocjail.errors import IocjailError, UsageError
+from iocjail.fetch import jail_update as JU
+from iocjail.fetch.names import is_freebsd_release
+from iocjail.fetch.update import Command, freebsd_update_plan, userland_version
+from iocjail.model import config as model
+from iocjail.model.values import is_true
+from iocjail.platform import rootfs
+from iocjail.platform.plan_exec import Executor, carry_out, check_available, default_executor
+from iocjail.services import config, releases
+from iocjail.services.host import Host
+from iocjail.services.jails import JailRef, all_jails, resolve
+
+WORK = "iocjail-update"  # in the jail's dataset, beside config.json: conf and work directory
+
+
+class CannotUpdate(UsageError):
+    template = "{}: {}"
+
+
+class UpdateFailed(IocjailError):
+    template = "{}: {}; rolled back to {}: nothing changed"
+
+
+class RollbackFailed(IocjailError):
+    template = "{}: {}; the rollback to {} failed too ({}): roll back by hand (iocjail rollback -n NAME)"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    target: str  # the jail or release named on the command line
+    kind: str  # "jail", "basejail" (its release was updated) or "release"
+    snapshot: str  # full name of the snapshot taken first
+    old: str  # userland before
+    new: str  # userland after
+    release_set: tuple[str, ...] = field(default=())  # jails whose `release` now says `new`
+    release: str | None = None  # the release updated (kind release or basejail)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# -- what is updated ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Subject:
+    """A resolved target: a jail (thin/thick) or a release (itself, or a basejail's)."""
+
+    kind: str  # "jail", "basejail", "release"
+    name: str  # as given (resolved)
+    dataset: str  # what is snapshotted and rolled back (recursively)
+    root: Path
+    userland: str
+    release: str | None = None  # the release updated (release, basejail)
+    ref: JailRef | None = None
+
+
+def _userland(root: Path) -> str | None:
+    script = rootfs.read_text(root, "bin/freebsd-version", 65536) if root.is_dir() else None
+    return userland_version(script) if script else None
+
+
+def _mountpoint(host: Host, dataset: str) -> Path:
+    found = host.zfs.list_datasets(dataset, ["mountpoint"], depth=0)
+    mountpoint = found[0].get("mountpoint", "") if found else ""
+    return Path(mountpoint) if mountpoint and mountpoint.startswith("/") else Path("/nonexistent")
+
+
+def subject(host: Host, target: str) -> Subject:
+    """The jail named TARGET (an exact name first), else the fetched release TARGET, else a jail
+    by unique prefix; refused with the reason when it cannot be updated."""
+    exact = [r for r in all_jails(host) if r.name == target]
+    if not exact and target in {r.name for r in releases.all_releases(host)}:
+        return _release_subject(host, target, target, "release")
+    ref = exact[0] if exact else resolve(host, target, prefix=True)
+    if ref.is_template:
+        raise CannotUpdate(ref.name, "is a template: make it a jail (iocjail set template=no), update it, "
+                                     "and make it a template again")
+    cfg = config.load(host, ref).effective
+    if is_true(cfg.get("basejail")):
+        fstab = (ref.path / "fstab").read_text() if (ref.path / "fstab").exists() else ""
+        source = JU.basejail_source(fstab, str(host.iocroot))
+        if source is None:
+            raise CannotUpdate(ref.name, "is a basejail whose fstab mounts no release: nothing to update")
+        kind, base = source
+        if kind == "templates":
+            raise CannotUpdate(ref.name, f"is a basejail of template {base}: update {base} instead")
+        return _release_subject(host, base, ref.name, "basejail", ref)
+    root = ref.path / "root"
+    userland = _userland(root)
+    if userland is None or not is_freebsd_release(userland):
+        raise CannotUpdate(ref.name, f"has no FreeBSD userland to update (release {cfg.get('release', '?')}, "
+                                     "no /bin/freebsd-version naming one)")
+    return Subject("jail", ref.name, ref.dataset, root, userland, None, ref)
+
+
+def _release_subject(host: Host, release: str, name: str, kind: str, ref: JailRef | None = None) -> Subject:
+    rel = releases.require_complete(host, release)
+    root = _mountpoint(host, f"{rel.dataset}/root")
+    userland = _userland(root)
+    if userland is None or not is_freebsd_release(userland):
+        raise CannotUpdate(name, f"release {release} has no FreeBSD userland (no /bin/freebsd-version naming one)")
+    return Subject(kind, name, rel.dataset, root, userland, release, ref)
+
+
+def _jail_conf(subj: Subject) -> str:
+    text = rootfs.read_text(subj.root, "etc/freebsd-update.conf")
+    if text is None:
+        raise CannotUpdate(subj.name, "has no /etc/freebsd-update.conf (its ServerName and KeyPrint are needed)")
+    try:
+        return JU.jail_update_conf(text, has_src=rootfs.exists(subj.root, "usr/src/Makefile"))
+    except JU.BadUpdateConf as err:
+        raise CannotUpdate(subj.name, f"its /etc/freebsd-update.conf {err}") from None
+
+
+def work_paths(ref: JailRef) -> tuple[Path, Path]:
+    """(configuration file, work directory) of freebsd-update for a jail, on the host."""
+    return ref.path / WORK / "freebsd-update.conf", ref.path / WORK / "db"
+
+
+def update_plan(host: Host, subj: Subject, term: str) -> tuple[tuple[Command, ...], tuple[Command, ...]]:
+    """(steps, cleanup) of `update` for a resolved subject."""
+    if subj.kind == "jail":
+        assert subj.ref is not None
+        conf, work = work_paths(subj.ref)
+        target = JU.Target(str(subj.root), f"{work}/", str(conf), subj.userland)
+        return JU.jail_update_plan(target, term), ()
+    if not (subj.root / "etc" / "freebsd-update.conf").is_file():
+        raise CannotUpdate(subj.name, f"release {subj.release} has no etc/freebsd-update.conf")
+    plan = freebsd_update_plan(str(subj.root), subj.userland, term)
+    return plan.steps, plan.cleanup
+
+
+def plan_lines(host: Host, target: str) -> list[str]:
+    """`update --plan`: what would run, on FreeBSD; nothing runs, nothing is written."""
+    subj = subject(host, target)
+    steps, cleanup = update_plan(host, subj, os.environ.get("TERM", "dumb"))
+    what = f"release {subj.release}" + (f" (the base of basejail {subj.name})" if subj.kind == "basejail" else "")
+    lines = [f"# update plan of {subj.name if subj.kind == 'jail' else what} on FreeBSD, "
+             f"running {subj.userland}",
+             f"# first: zfs snapshot -r {subj.dataset}@{JU.snapshot_name('update', subj.userland, utc_now())}"]
+    if subj.kind == "jail":
+        assert subj.ref is not None
+        conf, _ = work_paths(subj.ref)
+        lines.append(f"# {conf}: the jail's /etc/freebsd-update.conf, for a jail:")
+        lines += [f"#   {ln}" for ln in _jail_conf(subj).splitlines()[1:] if ln.strip() and not ln.startswith("#")]
+    lines += [c.describe() for c in steps]
+    lines += [f"cleanup: {c.describe()}" for c in cleanup]
+    lines.append("# on failure: zfs rollback of each dataset to the snapshot")
+    return lines
+
+
+# -- running ------------------------------------------------------------------------------------
+
+def update(host: Host, target: str, *, executor: Executor | None = None,
+           now: Callable[[], datetime] = utc_now) -> Outcome:
+    subj = subject(host, target)
+    term = os.environ.get("TERM", "dumb")
+    conf = _jail_conf(subj) if subj.kind == "jail" else ""
+    steps, cleanup = update_plan(host, subj, term)
+    runner = executor or default_executor(f"update of {subj.name}", "freebsd-update", "update",
+                                          rundir=config.rundir())
+    check_available(runner)  # before the snapshot: on Linux nothing is changed at all
+    lock = config.lock(host, subj.name) if subj.kind == "jail" else releases.lock(host, subj.release or "")
+    with lock:
+        snap = snapshot_first(host, subj.dataset, "update", subj.userland, now())
+        with rolled_back_on_failure(host, subj.name, subj.dataset, snap):
+            if subj.kind == "jail":
+                _prepare_work(subj, conf)
+            carry_out(steps, cleanup, runner)
+            new = _userland(subj.root) or subj.userland
+            if subj.kind == "jail":
+                assert subj.ref is not None
+                shutil.rmtree(subj.ref.path / WORK, ignore_errors=True)
+                changed = _set_release(host, subj.ref, new, locked=True)
+            else:
+                changed = ()
+    if subj.kind != "jail":
+        changed = set_basejail_releases(host, subj.release or "", new)
+    return Outcome(subj.name, subj.kind, snap, subj.userland, new, changed, subj.release)
+
+
+def _prepare_work(subj: Subject, conf: str) -> None:
+    assert subj.ref is not None
+    conf_path, work = work_paths(subj.ref)
+    work.mkdir(parents=True, exist_ok=True, mode=0o700)
+    conf_path.write_text(conf)
+
+
+def snapshot_first(host: Host, dataset: str, kind: str, release: str, when: datetime) -> str:
+    snap = f"{dataset}@{JU.snapshot_name(kind, release, when)}"
+    host.zfs.snapshot(snap, recursive=True)
+    return snap
+
+
+@contextmanager
+def rolled_back_on_failure(host: Host, name: str, dataset: str, snap: str,
+                           before: Callable[[], None] | None = None) -> Iterator[None]:
+    """On a failure in the block (an interrupt too): `before()` (e.g. stop the jail the block
+    started), every filesystem of `dataset` rolled back to `snap`, and UpdateFailed raised in
+    the error's place (RollbackFailed if the rollback failed as well)."""
+    try:
+        yield
+    except (IocjailError, OSError, KeyboardInterrupt) as err:
+        try:
+            if before is not None:
+                before()
+            rollback(host, dataset, snap)
+        except IocjailError as again:
+            raise RollbackFailed(name, _reason(err), snap, again) from err
+        raise UpdateFailed(name, _reason(err), snap) from err
+
+
+def _reason(err: BaseException) -> str:
+    return "interrupted" if isinstance(err, KeyboardInterrupt) else str(err)
+
+
+def rollback(host: Host, dataset: str, snap: str) -> None:
+    """`zfs rollback` of `dataset` and its filesystems to the snapshot just taken (no newer
+    snapshot exists: the lock is held), deepest first."""
+    name = snap.partition("@")[2]
+    found = host.zfs.list_datasets(dataset, recursive=True, types=("filesystem",))
+    for fs in sorted((d.name for d in found), key=lambda n: n.count("/"), reverse=True):
+        host.zfs.rollback(f"{fs}@{name}")
+
+
+def _set_release(host: Host, ref: JailRef, new: str, *, locked: bool = False) -> tuple[str, ...]:
+    """`release` of the jail set to NEW (the caller may already hold its lock)."""
+    def write() -> tuple[str, ...]:
+        current = config.load(host, ref)
+        if current.effective.get("release") == new:
+            return ()
+        config.write(host, ref, model.thin(current.stored, {"release": new}))
+        return (ref.name,)
+
+    if locked:
+        return write()
+    with config.lock(host, ref.name):
+        return write()
+
+
+def basejails_of(host: Host, release: str) -> list[JailRef]:
+    """The basejails whose fstab mounts their base from releases/RELEASE."""
+    defaults = config.load_defaults(host)
+    out = []
+    for ref in all_jails(host):
+        try:
+            cfg = config.load(host, ref, defaults).effective
+        except IocjailError:
+            continue  # a corrupt config is not this command's to judge
+        fstab = ref.path / "fstab"
+        if is_true(cfg.get("basejail")) and fstab.exists():
+            if JU.basejail_source(fstab.read_text(), str(host.iocroot)) == ("releases", release):
+                out.append(ref)
+    return out
+
+
+def set_basejail_releases(host: Host, release: str, new: str) -> tuple[str, ...]:
+    changed: list[str] = []
+    for ref in basejails_of(host, release):
+        changed += _set_release(host, ref, new)
+    return tuple(changed)

@@ -1,0 +1,196 @@
+"""`upgrade NAME -r NEWREL`: a jail to a new FreeBSD release, behind a snapshot.
+
+Thin and thick jails: `freebsd-update -r NEW upgrade`, then `install` as many times as it asks
+(fetch/jail_update.py), with the jail's configuration for jails kept on the host. /etc files the
+jail never changed are replaced, changed ones merged, conflicts given to $EDITOR.
+
+Basejails: their base is a release, so the upgrade re-points their read-only nullfs lines at
+releases/NEW (which must be fetched, with its sources for etcupdate), sets `release`, restarts the
+jail on the new base and merges /etc inside it with etcupdate (iocage's way).
+
+Either way a snapshot `ioc_upgrade_<userland>_<date>` comes first and any failure rolls the jail
+back to it (stopping it first if the upgrade started it). Afterwards the jail's packages were
+built for the old release: `reinstall_packages` is the book's `pkg upgrade -f`, offered by the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from iocjail.errors import IocjailError
+from iocjail.fetch import jail_update as JU
+from iocjail.fetch.update import Command
+from iocjail.lifecycle.plan import Action
+from iocjail.platform import rootfs
+from iocjail.platform.files import atomic_write
+from iocjail.platform.plan_exec import Executor, carry_out, check_available, default_executor
+from iocjail.services import config, lifecycle, packages, releases, state
+from iocjail.services.host import Host
+from iocjail.services.updates import (CannotUpdate, Outcome, Subject, _jail_conf, _mountpoint, _prepare_work,
+                                      _set_release, _userland, rolled_back_on_failure, snapshot_first, subject,
+                                      utc_now, work_paths, WORK)
+
+
+class Runtime(Protocol):
+    """Starting and stopping the jail a basejail upgrade needs running (injected by tests)."""
+
+    def running(self, name: str) -> bool: ...
+
+    def start(self, name: str) -> None: ...
+
+    def stop(self, name: str) -> None: ...
+
+
+@dataclass
+class HostRuntime:
+    host: Host
+
+    def running(self, name: str) -> bool:
+        return name in state.running(self.host)
+
+    def start(self, name: str) -> None:
+        lifecycle.start(self.host, name)
+
+    def stop(self, name: str) -> None:
+        lifecycle.stop(self.host, name)
+
+
+@dataclass(frozen=True)
+class UpgradePlan:
+    subject: Subject
+    new: str
+    steps: tuple[Command | Action, ...]
+    cleanup: tuple[Command | Action, ...]
+    conf: str = ""  # the jail's freebsd-update.conf for jails (thin, thick)
+    new_root: Path | None = None  # the new release's root (basejails)
+
+
+def build(host: Host, name: str, new: str) -> UpgradePlan:
+    """The upgrade of jail NAME to NEW, checked: refused (a sentence) before anything changes."""
+    subj = subject(host, name)
+    if subj.kind == "release":
+        raise CannotUpdate(subj.name, f"a release is not upgraded in place: fetch {new} (iocjail fetch -r {new})")
+    refusal = JU.upgrade_refusal(subj.userland, new)
+    if refusal:
+        raise CannotUpdate(subj.name, refusal)
+    term, editor = os.environ.get("TERM", "dumb"), os.environ.get("EDITOR", "vi")
+    if subj.kind == "basejail":
+        return _basejail_plan(host, subj, new)
+    assert subj.ref is not None
+    conf_path, work = work_paths(subj.ref)
+    target = JU.Target(str(subj.root), f"{work}/", str(conf_path), subj.userland, _binary(host, new))
+    return UpgradePlan(subj, new, JU.jail_upgrade_plan(target, new, term, editor), (), _jail_conf(subj))
+
+
+def _binary(host: Host, new: str) -> str:
+    """The new release's own freebsd-update (it knows that release) when it is fetched."""
+    if new in releases.fetched(host):
+        root = _mountpoint(host, host.dataset("releases", new, "root"))
+        if rootfs.read_text(root, "usr/sbin/freebsd-update", 16) is not None:
+            return str(root / "usr" / "sbin" / "freebsd-update")
+    return JU.HOST_FREEBSD_UPDATE
+
+
+def _basejail_plan(host: Host, subj: Subject, new: str) -> UpgradePlan:
+    assert subj.ref is not None
+    try:
+        rel = releases.require_complete(host, new)
+    except IocjailError as err:
+        raise CannotUpdate(subj.name, f"a basejail is upgraded onto a fetched release: {err}") from None
+    new_root = _mountpoint(host, f"{rel.dataset}/root")
+    if not rootfs.exists(new_root, "usr/src/Makefile"):
+        raise CannotUpdate(subj.name, f"release {new} has no sources (usr/src), which etcupdate merges /etc from: "
+                                      "fetch its src.txz too")
+    plan = JU.basejail_upgrade_plan(subj.name, str(subj.ref.path / "root"), str(new_root / "usr" / "src"),
+                                    os.environ)
+    return UpgradePlan(subj, new, plan.steps, plan.cleanup, new_root=new_root)
+
+
+def plan_lines(host: Host, name: str, new: str) -> list[str]:
+    """`upgrade --plan`: what would run, on FreeBSD; nothing runs, nothing is written."""
+    up = build(host, name, new)
+    subj = up.subject
+    snap = JU.snapshot_name("upgrade", subj.userland, utc_now())
+    lines = [f"# upgrade plan of {subj.name} ({subj.kind}) from {subj.userland} to {new} on FreeBSD",
+             f"# first: zfs snapshot -r {subj.dataset if subj.kind == 'jail' else _jail_dataset(subj)}@{snap}"]
+    if subj.kind == "basejail":
+        assert subj.ref is not None
+        lines += [f"# fstab: nullfs sources moved from releases/{subj.release}/root to releases/{new}/root",
+                  f"# config.json: release={_userland(up.new_root) if up.new_root else new}",
+                  "# the jail is (re)started on its new base, and stopped again if it was not running"]
+    else:
+        assert subj.ref is not None
+        conf, _ = work_paths(subj.ref)
+        lines.append(f"# {conf}: the jail's /etc/freebsd-update.conf, for a jail:")
+        lines += [f"#   {ln}" for ln in up.conf.splitlines() if ln.strip() and not ln.startswith("#")]
+    lines += [JU.describe(s) for s in up.steps]
+    lines += [f"cleanup: {JU.describe(s)}" for s in up.cleanup]
+    lines.append("# on failure: zfs rollback of the jail's datasets to the snapshot")
+    lines.append(f"# then: reinstall every package for {new} (pkg upgrade -f), offered")
+    return lines
+
+
+def _jail_dataset(subj: Subject) -> str:
+    assert subj.ref is not None
+    return subj.ref.dataset
+
+
+def upgrade(host: Host, name: str, new: str, *, executor: Executor | None = None,
+            runtime: Runtime | None = None, now: Callable[[], datetime] = utc_now) -> Outcome:
+    up = build(host, name, new)
+    subj = up.subject
+    assert subj.ref is not None
+    runner = executor or default_executor(f"upgrade of {subj.name}", "freebsd-update" if subj.kind == "jail"
+                                          else "etcupdate", "upgrade", rundir=config.rundir())
+    check_available(runner)  # before the snapshot: on Linux nothing is changed at all
+    if subj.kind == "basejail":
+        return _upgrade_basejail(host, up, runner, runtime or HostRuntime(host), now)
+    with config.lock(host, subj.name):
+        snap = snapshot_first(host, subj.ref.dataset, "upgrade", subj.userland, now())
+        with rolled_back_on_failure(host, subj.name, subj.ref.dataset, snap):
+            _prepare_work(subj, up.conf)
+            carry_out(up.steps, up.cleanup, runner)
+            userland = _userland(subj.root) or new
+            shutil.rmtree(subj.ref.path / WORK, ignore_errors=True)
+            changed = _set_release(host, subj.ref, userland, locked=True)
+    return Outcome(subj.name, subj.kind, snap, subj.userland, userland, changed)
+
+
+def _upgrade_basejail(host: Host, up: UpgradePlan, runner: Executor, runtime: Runtime,
+                      now: Callable[[], datetime]) -> Outcome:
+    subj = up.subject
+    assert subj.ref is not None and up.new_root is not None
+    ref = subj.ref
+    userland = _userland(up.new_root) or up.new
+    was_running = runtime.running(ref.name)
+    started = False
+
+    def stop_if_started() -> None:
+        if started and not was_running:
+            runtime.stop(ref.name)
+
+    with config.lock(host, ref.name):
+        snap = snapshot_first(host, ref.dataset, "upgrade", subj.userland, now())
+        with rolled_back_on_failure(host, ref.name, ref.dataset, snap, before=stop_if_started):
+            fstab = ref.path / "fstab"
+            atomic_write(fstab, JU.repoint_fstab(fstab.read_text(), str(host.iocroot), subj.release or "", up.new))
+            _set_release(host, ref, userland, locked=True)
+            if was_running:
+                runtime.stop(ref.name)  # its base is mounted from the old release: restart on the new one
+            runtime.start(ref.name)
+            started = True
+            carry_out(up.steps, up.cleanup, runner)
+            stop_if_started()
+    return Outcome(ref.name, subj.kind, snap, subj.userland, userland, (ref.name,), up.new)
+
+
+def reinstall_packages(host: Host, name: str, *, capture: bool = False,
+                       executor: Executor | None = None) -> packages.PkgResult:
+    """The book's `pkg upgrade -f` after an upgrade: every package again, built for the new release."""
+    return packages.run_pkg(host, name, ("upgrade", "-f", "-y"), capture=capture, executor=executor)
