@@ -1,7 +1,8 @@
 import click
 
 from iocjail.cli.common import Ctx, confirm, pass_ctx
-from iocjail.services import clean as service
+from iocjail.cli.lifecycle import Lines
+from iocjail.services import clean as service, lifecycle
 
 
 @click.command()
@@ -10,15 +11,26 @@ from iocjail.services import clean as service
 @click.option("-r", "-b", "--releases", is_flag=True, help="Destroy releases, downloads and the jails cloned from them.")
 @click.option("-t", "--templates", is_flag=True, help="Destroy templates and the jails cloned from them.")
 @click.option("-i", "--images", is_flag=True, help="Remove exported images.")
+@click.option("--runtime", is_flag=True,
+              help="Undo what crashed starts and failed stops left (mounts, processes, links); running jails stay.")
 @click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
 @pass_ctx
-def clean(ctx: Ctx, all_: bool, jails: bool, releases: bool, templates: bool, images: bool, force: bool) -> None:
+def clean(ctx: Ctx, all_: bool, jails: bool, releases: bool, templates: bool, images: bool, runtime: bool,
+          force: bool) -> None:
     """Destroy whole categories of jails, releases, templates or images.
+
+    --runtime instead releases what a crashed start or a failed stop left behind, from the
+    jails' journals, as their next start or stop would; it destroys no data and asks nothing.
 
     \b
     Example:
       iocjail clean -j -f
+      iocjail clean --runtime
     """
+    if runtime:
+        if all_ or jails or releases or templates or images:
+            raise click.UsageError("--runtime goes alone")
+        return _runtime(ctx)
     chosen = [name for name, on in (("everything", all_), ("all jails", jails), ("all releases", releases),
                                     ("all templates", templates), ("all images", images)) if on]
     if not chosen:
@@ -33,6 +45,18 @@ def clean(ctx: Ctx, all_: bool, jails: bool, releases: bool, templates: bool, im
         click.echo(f"Removed image {name}")
     if not result.destroyed and not result.removed_files:
         click.echo("Nothing to clean.")
+
+
+
+def _runtime(ctx: Ctx) -> None:
+    outcomes = lifecycle.recover_all(ctx.host, Lines())
+    failed = [o for o in outcomes if o.error is not None]
+    for outcome in failed:
+        click.echo(f"iocjail: {outcome.error}", err=True)
+    if not outcomes:
+        click.echo("Nothing to clean.")
+    if failed:
+        raise click.exceptions.Exit(getattr(failed[0].error, "exit_code", 1))
 
 
 SECTION = "Setup"

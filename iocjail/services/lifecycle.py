@@ -407,3 +407,26 @@ def _run(argv: list[str], env: dict[str, str], capture: bool, stdin: bytes | Non
         return Captured(shell.interactive(argv, env=env))
     result = shell.run(argv, check=False, env=env, input=stdin if stdin is not None else b"")
     return Captured(result.returncode, result.stdout, result.stderr)
+
+
+# -- clean --runtime -----------------------------------------------------------------------------
+
+def recover_all(host: Host, reporter: Reporter | None = None) -> list[Outcome]:
+    """`clean --runtime`: undo every journal of the pool that no running jail stands behind (a
+    crash, a failed stop), as the next start or stop of each jail would. Running jails and
+    their journals are left alone; a journal that cannot be read is reported, never deleted."""
+    directory = _journal_path(host, "_").parent
+    outcomes = []
+    for name in sorted(p.stem for p in directory.glob("*.json")) if directory.is_dir() else []:
+        try:
+            with config.lock(host, name):
+                journal = _live_journal(host, name)
+                if journal is None or (journal.state == "up" and _alive(journal)):
+                    continue
+                if reporter:
+                    reporter.begin(name, "stop")
+                _recover(host, name, reporter)
+            outcomes.append(Outcome(name))
+        except IocjailError as err:
+            outcomes.append(Outcome(name, err))
+    return outcomes

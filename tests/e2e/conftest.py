@@ -76,6 +76,17 @@ def release_stream(zpool_session, mirror_session, tmp_path_factory) -> Path:
     return stream
 
 
+def _undo_partial_receive(target: str) -> None:
+    """A receive that failed halfway may leave datasets and snapshots, which the next `receive -F`
+    refuses ("destination has snapshots"): remove them, keeping the dataset itself."""
+    zfs = Zfs()
+    for child in zfs.list_datasets(target, depth=1):
+        if child.name != target:
+            zfs.destroy(child.name, recursive=True, dependents=True)
+    for snap in zfs.snapshots(target):
+        zfs.destroy(snap.name)
+
+
 @pytest.fixture
 def jails(zpool, release_stream) -> Iterator[JailHost]:
     """An activated pool holding the release, and every jail stopped again at the end."""
@@ -86,6 +97,7 @@ def jails(zpool, release_stream) -> Iterator[JailHost]:
                                   capture_output=True, text=True)
         if done.returncode == 0:
             break
+        _undo_partial_receive(f"{zpool.name}/iocage/releases")
         time.sleep(0.5)
     assert done.returncode == 0, done.stderr
     host = JailHost(zpool.name, mountpoint(f"{zpool.name}/iocage"))

@@ -187,3 +187,34 @@ def test_two_concurrent_starts_start_the_jail_once(jails, zpool):
     assert "www1: already running (jid" in loser
     assert iocjail("stop", "www1").exit_code == 0
     assert iocjail("stop", "www1").output == "iocjail: www1: not running\n"
+
+
+def test_clean_runtime_undoes_what_crashes_left_and_leaves_running_jails(jails, zpool):
+    jails.make("crashed", exec_start="/bin/sh -c 'touch /started; sleep 30'", exec_timeout="60")
+    jails.make("orphan")
+    jails.make("up1")
+    before = host_state(zpool.name, zpool.mountpoint)
+    assert iocjail("clean", "--runtime").output == "Nothing to clean.\n"
+    proc = subprocess.Popen([IOCJAIL_BIN, "start", "crashed"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while not (jails.root("crashed") / "started").exists():
+        assert time.monotonic() < deadline, "exec_start never ran"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert iocjail("start", "orphan").exit_code == 0
+    orphan = json.loads((rundir() / "jails" / zpool.name / "orphan.json").read_text())
+    os.kill(int(orphan["ctx"]["pid"]), signal.SIGKILL)
+    assert iocjail("start", "up1").exit_code == 0
+    up1 = json.loads((rundir() / "jails" / zpool.name / "up1.json").read_text())
+    assert iocjail("clean", "--runtime", "-j").exit_code == 2  # --runtime goes alone
+
+    result = iocjail("clean", "--runtime")
+    assert result.exit_code == 0, result.output
+    assert "* Stopping crashed" in result.output and "* Stopping orphan" in result.output
+    assert "up1" not in result.output
+    assert iocjail("get", "state", "up1").output == "up\n"
+    journals = sorted(p.name for p in (rundir() / "jails" / zpool.name).glob("*.json"))
+    assert journals == ["up1.json"]
+    assert iocjail("stop", "up1").exit_code == 0
+    assert_same_host(before, host_state(zpool.name, zpool.mountpoint), jids=(up1["jid"], orphan["jid"]))
