@@ -11,7 +11,8 @@ from iocjail.cli.common import Ctx, pass_ctx
 from iocjail.cli.exec import captured_stdin, has_real_stdout, show
 from iocjail.cli.lifecycle import Lines
 from iocjail.services import packages as service
-from iocjail.services import updates, upgrades
+from iocjail.services import plugin_update, updates, upgrades
+from iocjail.services.freebsd_runtime import on_freebsd
 
 
 @click.command("pkg", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -53,7 +54,8 @@ def update(ctx: Ctx, target: str, show_plan: bool) -> None:
     A snapshot ioc_update_<release>_<date> comes first; if freebsd-update fails the jail (or
     release) is rolled back to it. Thin and thick jails are patched in place; a basejail's base
     is its release, which is patched instead, and every basejail of it gets the new `release`.
-    Runs on FreeBSD; elsewhere --plan shows what it would do.
+    Runs on FreeBSD; elsewhere --plan shows what it would do. A plugin jail first gets its
+    plugin updated (manifest, packages, artifact, post_upgrade.sh; rolled back on failure).
 
     \b
     Example:
@@ -64,9 +66,24 @@ def update(ctx: Ctx, target: str, show_plan: bool) -> None:
     if show_plan:
         click.echo("\n".join(updates.plan_lines(ctx.host, target)))
         return
+    if plugin_update.is_plugin(ctx.host, target):  # iocage: the plugin first, then freebsd-update
+        _plugin(plugin_update.update(ctx.host, target, reporter=_PluginLines()))
+        if not on_freebsd():
+            click.echo(f"{target}: freebsd-update skipped (FreeBSD only)")
+            return
     click.echo(f"* Updating {target} to the latest patch level...")
     done = updates.update(ctx.host, target)
     _report(done)
+
+
+class _PluginLines:
+    def step(self, name: str, text: str) -> None:
+        click.echo(f"  {text}")
+
+
+def _plugin(done: plugin_update.Updated) -> None:
+    commit = f" (artifact {done.commit[:12]})" if done.commit else ""
+    click.echo(f"{done.name}: plugin {done.plugin} updated{commit}; snapshot {done.snapshot} removed")
 
 
 def _report(done: updates.Outcome) -> None:
@@ -94,6 +111,7 @@ def upgrade(ctx: Ctx, name: str, new: str, show_plan: bool, pkgs: bool | None) -
     you never changed are updated, the others merged (conflicts open in $EDITOR). Basejails are
     re-pointed at the new (fetched) release and /etc merged with etcupdate. Then reinstalling
     every package for the new release is offered. Runs on FreeBSD; elsewhere --plan shows it.
+    A plugin jail is upgraded to its manifest's release, then its plugin updated.
 
     \b
     Example:
@@ -103,6 +121,9 @@ def upgrade(ctx: Ctx, name: str, new: str, show_plan: bool, pkgs: bool | None) -
     """
     if show_plan:
         click.echo("\n".join(upgrades.plan_lines(ctx.host, name, new)))
+        return
+    if plugin_update.is_plugin(ctx.host, name):  # iocage: upgrade to the manifest's release, then update
+        _plugin(plugin_update.upgrade(ctx.host, name, release=new, reporter=_PluginLines()))
         return
     click.echo(f"* Upgrading {name} to {new}...")
     done = upgrades.upgrade(ctx.host, name, new)

@@ -170,13 +170,25 @@ def _roll_back(host: Host, ref: JailRef, plugin: str, step: str, err: BaseExcept
         raise PluginUpdateFailed(plugin, step, reason, snap) from err
 
 
-def upgrade(host: Host, name: str, *, branch: str | None = None, reporter: plugins.Reporter | None = None,
-            now: Callable[[], datetime] = utc_now) -> Updated:
+def is_plugin(host: Host, name: str) -> bool:
+    """True for a plugin jail; False for anything else (a plain jail, a release name)."""
+    try:
+        ref = resolve(host, name, prefix=True)
+        return config.load(host, ref).effective.get("type") in ("plugin", plugins.PLUGIN_TYPE)
+    except IocjailError:
+        return False
+
+
+def upgrade(host: Host, name: str, *, release: str | None = None, branch: str | None = None,
+            reporter: plugins.Reporter | None = None, now: Callable[[], datetime] = utc_now) -> Updated:
     """iocage's plugin upgrade: the jail moved to the manifest's release (services/upgrades:
-    freebsd-update on FreeBSD, refused elsewhere before anything changes), then updated."""
+    freebsd-update on FreeBSD, refused elsewhere before anything changes), then updated. A
+    `release` other than the manifest's is refused: the plugin decides its release."""
     ref = resolve(host, name, prefix=True)
     cfg = config.load(host, ref).effective
     manifest = plugin_source_of(host, ref, cfg, branch=branch).manifest
+    if release is not None and release != manifest.release:
+        raise UsageError(f"{ref.name} is a plugin jail: its manifest moves it to {manifest.release}, not {release}")
     current = cfg.get("release", "")
     if current.rsplit("-p", 1)[0] != manifest.release:
         from iocjail.services import upgrades

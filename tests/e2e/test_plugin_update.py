@@ -123,3 +123,19 @@ def test_a_jail_that_is_no_plugin_is_refused(jails, zpool):
     jails.make("www1")
     with pytest.raises(plugin_update.NotAPlugin, match="www1: not a plugin jail \\(type jail\\)"):
         plugin_update.update(Host.from_env(), "www1")
+
+
+def test_the_update_command_updates_a_plugin_jail_and_skips_freebsd_update_on_linux(installed, zpool):
+    jails, repo, index = installed
+    commit = new_version(repo, index, conf="greeting=via the command\n")
+    result = iocjail("update", "hello")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "  Snapshotting hello" and "  Running post_upgrade.sh" in lines
+    assert lines[-2].startswith(f"hello: plugin hello updated (artifact {commit[:12]}); snapshot ")
+    assert lines[-1] == "hello: freebsd-update skipped (FreeBSD only)"
+    assert (jails.root("hello") / "usr/local/etc/hello.conf").read_text() == "greeting=via the command\n"
+    refused = iocjail("upgrade", "hello", "-r", "14.1-RELEASE")
+    assert refused.exit_code == 2
+    assert refused.output == ("iocjail: hello is a plugin jail: its manifest moves it to 13.2-RELEASE, "
+                              "not 14.1-RELEASE\n")
