@@ -55,6 +55,10 @@ class NoChecksum(IocjailError):
     template = "{} is missing: cannot verify {} (--no-verify to import anyway)"
 
 
+class ReceiveFailed(IocjailError):
+    template = "{}: the stream of {} was refused by zfs ({}): nothing imported"
+
+
 @dataclass(frozen=True)
 class Imported:
     name: str
@@ -172,6 +176,8 @@ def _receive(host: Host, reader: Reader, planned: tuple[M.Planned, ...], base: s
         try:
             with host.zfs.receiving(f"{base}/{item.rel}" if item.rel else base, no_mount=True) as sink:
                 total += reader.copy(item.member, sink, reporter.advance)
+        except ZfsError as err:
+            raise ReceiveFailed(reader.path.name, label, err) from err
         finally:
             reporter.end()
     return total
