@@ -1,6 +1,6 @@
 #!/bin/sh
 # Bring a Debian host (root) to what iocjail's tests and demo need: zfs-fuse running, busybox-static,
-# mandoc, util-linux, iproute2. Idempotent and quiet when everything is already there.
+# mandoc, util-linux, iproute2, git. Idempotent and quiet when everything is already there.
 set -eu
 
 if [ "$(id -u)" != 0 ]; then
@@ -17,6 +17,7 @@ command -v xz >/dev/null 2>&1 || missing="$missing xz-utils"
 command -v mandoc >/dev/null 2>&1 || missing="$missing mandoc"
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$missing python3-venv"
 command -v pgrep >/dev/null 2>&1 || missing="$missing procps"
+command -v git >/dev/null 2>&1 || missing="$missing git"  # plugin indexes and artifacts
 
 if [ -n "$missing" ]; then
     echo "host-setup: installing$missing"
