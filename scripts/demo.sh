@@ -68,18 +68,19 @@ started=$("$here/zfs-fuse-start.sh")
     || note "ZFS already answers: left as it is"
 
 say "a 1 GiB file-backed pool: $pool"
-pools=$(zpool list -H -o name)
-if [ -n "$pools" ]; then
-    # shellcheck disable=SC2086
-    others_active=$(zfs get -H -s local -o name,value "$ACTIVE" $pools | awk '$2 == "yes" {print $1}')
-fi
+# One pool at a time: a pool destroyed meanwhile (by someone else) must not hide the others.
+for p in $(zpool list -H -o name); do
+    if [ "$(zfs get -H -s local -o value "$ACTIVE" "$p" 2>/dev/null)" = yes ]; then
+        others_active="$others_active $p"
+    fi
+done
 run truncate -s 1G "$work/pool.img"
 run zpool create -o cachefile=none -m "$work/mnt" "$pool" "$work/pool.img"
 pool_made=yes
 
 say "activate it for iocjail (and iocage): the mark, POOL/iocage and its children, defaults.json"
 run "$IOCJAIL" activate "$pool"
-[ -z "$others_active" ] || note "(the demo gives the mark back to $others_active at the end)"
+[ -z "$others_active" ] || note "(the demo gives the mark back to$others_active at the end)"
 run zfs get -H -o name,value "$ACTIVE" "$pool"
 run zfs list -r -o name,mountpoint "$pool/iocage"
 
