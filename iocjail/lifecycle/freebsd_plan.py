@@ -65,6 +65,7 @@ class FreeBSDFacts:
     resolv_conf: str | None = None  # the host's /etc/resolv.conf; None: missing
     localtime: bool = True
     rundir: str = "/var/run/iocjail"
+    conf_dir: str = F.RUNTIME_CONF_DIR  # where the runtime jail.conf goes (another one only in tests)
 
     @property
     def root(self) -> str:
@@ -76,7 +77,7 @@ def build_freebsd_plan(name: str, cfg: Mapping[str, str], facts: FreeBSDFacts) -
     check_host(name, cfg, facts.sysctls)
     choice = devfs.choose_ruleset(cfg, facts.devfs_rulesets)
     kname = kernel_name(name)
-    conf_path = F.runtime_conf_path(name)
+    conf_path = F.runtime_conf_path(name, facts.conf_dir)
     fib = cfg.get("exec_fib", "0")
     env = _hook_env(name, cfg, facts)
     steps = [_prepare_step(name, cfg, facts, conf_path, choice.number)]

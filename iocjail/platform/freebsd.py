@@ -24,9 +24,9 @@ RUNTIME_CONF_DIR = "/var/run"
 TOOL_PATH = "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin"
 
 
-def runtime_conf_path(name: str) -> str:
+def runtime_conf_path(name: str, directory: str = RUNTIME_CONF_DIR) -> str:
     """iocage's runtime jail.conf, ``/var/run/jail.ioc-NAME.conf``."""
-    return f"{RUNTIME_CONF_DIR}/jail.{kernel_name(name)}.conf"
+    return f"{directory.rstrip('/')}/jail.{kernel_name(name)}.conf"
 
 
 # -- jail(8), jexec(8), jls(8) ----------------------------------------------------------------

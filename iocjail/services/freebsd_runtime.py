@@ -1,4 +1,5 @@
-"""The FreeBSD runtime's host facts, and its plans as text for `start/stop --plan --platform freebsd`.
+"""The FreeBSD runtime (services/runtimes.py), its host facts, and its plans as text for
+`start/stop --plan --platform freebsd`.
 
 On FreeBSD each fact comes from one command (``uname -r``, ``devfs rule showsets``, ``ifconfig``,
 ``setfib FIB netstat -rn --libxo json``, ``sysctl -i …``, and for ipfw NAT ``ipfw list`` and
@@ -6,28 +7,42 @@ On FreeBSD each fact comes from one command (``uname -r``, ``devfs rule showsets
 rendered for review, on *assumed* facts named as such in the plan: the host's default interface
 ``DEFAULT_IF`` with gateways ``DEFAULT_GW4``/``DEFAULT_GW6``, the stock devfs rulesets 1-4, no
 bridge yet, every kernel feature present.
+
+`FreeBSDRuntime` is what start, stop, exec, console and the running state use on FreeBSD: the
+plan runs through `FreeBSDRunner`, a jail is alive while `jls --libxo json` lists its JID under
+its name, and commands enter it with ``[setfib FIB] jexec -u USER|-U USER ioc-NAME`` as iocage's
+exec and console do. Every process goes through the injected `run` (and `logged`, for what is
+appended to the console log), so tests replay a FreeBSD host's answers on any machine; on other
+systems nothing selects this runtime.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from iocjail.errors import DatasetNotFound, UsageError
+from iocjail.errors import DatasetNotFound, IocjailError, UsageError
 from iocjail.lifecycle import journal as J
+from iocjail.lifecycle.engine import Runner, stop_plan_lines
 from iocjail.lifecycle.freebsd_checks import HOST_SYSCTLS
-from iocjail.lifecycle.engine import stop_plan_lines
-from iocjail.lifecycle.freebsd_plan import FreeBSDFacts, build_freebsd_plan, describe_action
-from iocjail.lifecycle.plan import Action, Plan
+from iocjail.lifecycle.freebsd_plan import FreeBSDFacts, build_freebsd_plan, config_updates, describe_action
+from iocjail.lifecycle.linux_plan import clean_env
+from iocjail.lifecycle.plan import Action, Plan, Step
 from iocjail.model import addresses as A
-from iocjail.model.values import is_true
+from iocjail.model.fstab import Entry as FstabEntry
+from iocjail.model.values import is_true, kernel_name
 from iocjail.platform import freebsd as F
 from iocjail.platform import freebsd_output as O
 from iocjail.platform import shell
+from iocjail.platform.freebsd_runner import FreeBSDRunner, LoggedFn, append_to_log
 from iocjail.services import config
 from iocjail.services.host import Host
-from iocjail.services.jails import resolve
+from iocjail.services.jails import JailRef, resolve
+from iocjail.services.runtimes import Built, Command, Running, Wrap
 
 DEFAULT_IF = "DEFAULT_IF"
 ASSUMED_SYSCTLS = {"kern.racct.enable": "1", "kern.features.vimage": "1", "net.inet.ip.fw.enable": "1",
@@ -140,3 +155,105 @@ def _existing(host: Host, cfg: Mapping[str, str]) -> frozenset[str]:
         except DatasetNotFound:
             pass
     return frozenset(found)
+
+
+# -- the runtime -------------------------------------------------------------------------------
+
+InteractiveFn = Callable[..., int]
+
+
+class NotRemountedYet(IocjailError):
+    template = "{}: a running FreeBSD jail is not remounted yet: stop it, change its fstab, then start it"
+
+
+class FreeBSDRuntime:
+    name = "freebsd"
+
+    def __init__(self, *, run: RunFn = shell.run, logged: LoggedFn = append_to_log,
+                 interactive: InteractiveFn = shell.interactive, etc: Path = Path("/etc"),
+                 conf_dir: str = F.RUNTIME_CONF_DIR) -> None:
+        self._run = run
+        self._logged = logged
+        self._interactive = interactive
+        self._etc = etc
+        self._conf_dir = conf_dir
+
+    def jails(self) -> dict[str, O.JailState]:
+        """Every jail of the host by kernel name, dying ones included: one jls call."""
+        return O.parse_jls_json(self._run(list(F.jls_argv())).stdout)
+
+    def taken(self) -> Callable[[int], bool]:
+        jids = {jail.jid for jail in self.jails().values()}  # jail(8) refuses a JID a jail holds
+        return jids.__contains__
+
+    def build(self, host: Host, ref: JailRef, cfg: Mapping[str, str], jid: int) -> Built:
+        """Facts from this host (read-only commands), then the plan, which refuses before anything
+        runs when a kernel feature the config needs is missing (lifecycle/freebsd_checks.py)."""
+        facts = gather_facts(cfg, jid=jid, jaildir=str(ref.path), iocroot=str(host.iocroot), pool=host.pool,
+                             rundir=str(config.rundir()), datasets=_existing(host, cfg), run=self._run, etc=self._etc)
+        facts = replace(facts, conf_dir=self._conf_dir)
+        return Built(build_freebsd_plan(ref.name, cfg, facts), config_updates(ref.name, cfg))
+
+    def runner(self, facts: Mapping[str, str], wrap: Wrap | None = None) -> Runner:
+        runner: Runner = FreeBSDRunner(config.rundir(), facts.get("console_log"), run=self._run, logged=self._logged)
+        return wrap(runner) if wrap else runner
+
+    @staticmethod
+    def _is(jail: O.JailState | None, jid: int) -> bool:
+        return jail is not None and jail.jid == jid and not jail.dying  # a dying jail is on its way out
+
+    def alive(self, journal: J.Journal) -> bool:
+        return self._is(self.jails().get(kernel_name(journal.jail)), journal.jid)
+
+    def running(self, host: Host, journals: Mapping[str, Mapping[str, Any]]) -> dict[str, Running]:
+        """The journals whose jail jls lists, plus jails iocjail did not start (iocage's, on a host
+        switching over), found by their path ``IOCROOT/jails/NAME/root``: one jls call."""
+        jails = self.jails()
+        out: dict[str, Running] = {}
+        for name, data in journals.items():
+            jail = jails.get(kernel_name(name))
+            if jail is not None and self._is(jail, int(data["jid"])):
+                out[name] = Running(name, jail.jid, str(data.get("state", "up")))
+        others = [j for j in jails.values() if j.name.startswith("ioc-") and not j.dying
+                  and j.name not in {kernel_name(n) for n in out}]
+        if others:
+            prefix = f"{str(host.iocroot).rstrip('/')}/jails/"
+            for jail in others:
+                name = jail.path[len(prefix):-len("/root")] if jail.path.startswith(prefix) else ""
+                if name and "/" not in name and jail.path.endswith("/root") and kernel_name(name) == jail.name:
+                    out[name] = Running(name, jail.jid, "up")
+        return out
+
+    # -- entering a running jail ---------------------------------------------------------------
+    @staticmethod
+    def _env(cfg: Mapping[str, str], user: str) -> dict[str, str]:
+        if not is_true(cfg.get("exec_clean", "1")):
+            return dict(os.environ)
+        return {**clean_env(os.environ), "USER": user}
+
+    def exec_command(self, journal: J.Journal, cfg: Mapping[str, str], command: Sequence[str],
+                     jail_user: str | None, host_user: str | None) -> Command:
+        """iocage's exec: ``[setfib FIB] jexec -u HOST_USER|-U JAIL_USER ioc-NAME CMD…`` (-u root
+        by default)."""
+        if jail_user and host_user:
+            raise UsageError("-U and -u cannot be combined")
+        user = None if jail_user else host_user or "root"
+        argv = F.jexec_argv(journal.jail, command, user=user, jail_user=jail_user, fib=cfg.get("exec_fib", "0"))
+        return Command(list(argv), self._env(cfg, jail_user or user or "root"))
+
+    def console_command(self, journal: J.Journal, cfg: Mapping[str, str]) -> Command:
+        """iocage's console: ``[setfib FIB] jexec -u root ioc-NAME login -p LOGIN_FLAGS``."""
+        argv = F.console_argv(journal.jail, cfg.get("login_flags") or "-f root", cfg.get("exec_fib", "0"))
+        return Command(list(argv), {**clean_env(os.environ)})
+
+    def run(self, argv: Sequence[str], *, env: Mapping[str, str], input: bytes) -> shell.Result:
+        return self._run(list(argv), check=False, env=env, input=input)
+
+    def interactive(self, argv: Sequence[str], *, env: Mapping[str, str]) -> int:
+        return self._interactive(list(argv), env=env)
+
+    def live_mount(self, journal: J.Journal, entry: FstabEntry) -> Step | None:
+        raise NotRemountedYet(journal.jail)
+
+    def live_unmount(self, journal: J.Journal, entry: FstabEntry) -> Action | None:
+        raise NotRemountedYet(journal.jail)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from iocjail.errors import IocjailError, NoActivePool, PoolNotFound, SeveralActivePools
 from iocjail.platform.zfs import ACTIVE_PROP, Zfs
@@ -35,6 +36,7 @@ class Host:
     pool_override: str | None = None  # --pool / IOCJAIL_POOL: use this pool, skip the scan
     _pool: str | None = None
     _iocroot: Path | None = None
+    runtime: Any = None  # services/runtimes.Runtime; None: this system's, chosen on first use
 
     @classmethod
     def from_env(cls, pool: str | None = None) -> "Host":

@@ -1,19 +1,17 @@
 """start, stop, restart, exec, console: the services over the lifecycle engine.
 
 Each start takes the jail's lock, undoes a journal a crash left behind, reserves a JID, gathers
-the host facts, builds the plan and hands it to the engine; `last_started` is recorded once the
-jail is up. Each stop takes the lock and undoes the jail's journal: what was applied, not what
-the config says now. Batches (`ALL`, several names) isolate failures per jail.
+the host facts, builds the plan and hands it to the engine; once the jail is up, config.json
+records `last_started` and what the start generated (FreeBSD: the vnet MACs). Each stop takes
+the lock and undoes the jail's journal: what was applied, not what the config says now. Batches
+(`ALL`, several names) isolate failures per jail.
 
-Only the Linux runtime exists so far; a FreeBSD plan builder and runner will sit beside it.
+What differs between FreeBSD (jail(8), jexec) and Linux (namespaces, nsenter) is the host's
+runtime (services/runtimes.py): facts and plan, runner, liveness and the argv that enters a jail.
 """
 
 from __future__ import annotations
 
-import os
-import pwd
-import shlex
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,19 +19,15 @@ from pathlib import Path
 
 from iocjail.errors import IocjailError, UsageError
 from iocjail.lifecycle import journal as J
-from iocjail.lifecycle.engine import (PrintRunner, Reporter, Runner, StopIncomplete, apply, render_plan, rollback,
-                                      stop_plan_lines)
-from iocjail.lifecycle.linux_plan import LinuxFacts, Mount, build_linux_plan, clean_env, fstab_mount
-from iocjail.lifecycle.plan import Plan, Step, op
-from iocjail.model.fstab import Entry as FstabEntry
+from iocjail.lifecycle.engine import PrintRunner, Reporter, StopIncomplete, apply, render_plan, rollback, stop_plan_lines
+from iocjail.lifecycle.plan import Plan
 from iocjail.model import config as model
-from iocjail.model.values import is_true
-from iocjail.platform import linux, safe_paths, shell
-from iocjail.services import config
+from iocjail.model.fstab import Entry as FstabEntry
+from iocjail.services import config, runtimes
 from iocjail.services.host import Host
 from iocjail.services.jails import JailRef, all_jails, resolve
-
-Wrap = Callable[[Runner], Runner]
+from iocjail.services.linux_runtime import LinuxRuntime
+from iocjail.services.runtimes import Wrap
 
 
 class JailRunning(IocjailError):
@@ -46,10 +40,6 @@ class JailNotRunning(IocjailError):
 
 class NotStartable(UsageError):
     template = "{}: {}"
-
-
-class FreeBSDRuntimeMissing(IocjailError):
-    template = "starting jails on {} is not available yet (the FreeBSD runtime is issue 7)"
 
 
 @dataclass(frozen=True)
@@ -76,11 +66,6 @@ def _utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _check_platform() -> None:
-    if not sys.platform.startswith("linux"):
-        raise FreeBSDRuntimeMissing(sys.platform)
-
-
 def _journal_path(host: Host, name: str) -> Path:
     return J.journal_path(config.rundir(), host.pool, name)
 
@@ -92,13 +77,12 @@ def _live_journal(host: Host, name: str) -> J.Journal | None:
     return J.Journal.load(path)
 
 
-def _alive(journal: J.Journal) -> bool:
-    return linux.alive(journal.ctx.get("pid"), journal.ctx.get("pid_start"))
+def _up(host: Host, journal: J.Journal | None) -> bool:
+    return journal is not None and journal.state == "up" and runtimes.of(host).alive(journal)
 
 
 def is_running(host: Host, name: str) -> bool:
-    journal = _live_journal(host, name)
-    return journal is not None and journal.state == "up" and _alive(journal)
+    return _up(host, _live_journal(host, name))
 
 
 # -- selecting jails --------------------------------------------------------------------------
@@ -136,7 +120,7 @@ def start(host: Host, names: str | Sequence[str], *, reporter: Reporter | None =
           now: Callable[[], str] = _utc_now) -> list[Outcome]:
     """Start NAMES (or ALL: every jail not running, templates never). A single name given as a
     string (not a list) raises its error instead of reporting it in an Outcome."""
-    _check_platform()
+    runtimes.of(host)  # no runtime on this system: one error, before any jail
     if isinstance(names, str):
         start_one(host, resolve(host, names, prefix=True), reporter=reporter, wrap=wrap, now=now)
         return [Outcome(names)]
@@ -151,40 +135,23 @@ def _startable(ref: JailRef, cfg: dict[str, str]) -> None:
         raise NotStartable(ref.name, "is a legacy basejail (type=basejail), which iocage does not start either")
 
 
-def _facts(host: Host, ref: JailRef, jid: int) -> LinuxFacts:
-    fstab = ref.path / "fstab"
-    resolv = Path("/etc/resolv.conf")
-    return LinuxFacts(
-        jid=jid, root=str(ref.path / "root"), holder=linux.holder_argv(),
-        console_log=str(host.path("log", f"{ref.name}-console.log")),
-        fstab=fstab.read_text() if fstab.exists() else "",
-        resolv_conf=resolv.read_text() if resolv.exists() else None,
-        localtime=Path("/etc/localtime").exists())
-
-
 def _recover(host: Host, name: str, reporter: Reporter | None = None) -> None:
     """Undo a journal that no running jail stands behind (a crash, a failed stop)."""
     journal = _live_journal(host, name)
     if journal is None:
         return
-    if journal.state == "up" and _alive(journal):
+    if _up(host, journal):
         raise JailRunning(name, journal.jid)
-    errors = rollback(journal, _runner(journal.facts), reporter)
+    errors = rollback(journal, runtimes.of(host).runner(journal.facts), reporter)
     if errors:
         journal.set_state("failed")
         raise StopIncomplete(name, errors)
     journal.remove()
 
 
-def _runner(facts: dict[str, str] | LinuxFacts, wrap: Wrap | None = None) -> Runner:
-    log = facts.console_log if isinstance(facts, LinuxFacts) else facts.get("console_log")
-    runner: Runner = linux.LinuxRunner(config.rundir(), log)
-    return wrap(runner) if wrap else runner
-
-
 def start_one(host: Host, ref: JailRef, *, reporter: Reporter | None = None, wrap: Wrap | None = None,
               now: Callable[[], str] = _utc_now) -> None:
-    _check_platform()
+    runtime = runtimes.of(host)
     _startable(ref, config.load(host, ref).effective)
     with config.lock(host, ref.name):
         _recover(host, ref.name)
@@ -193,26 +160,26 @@ def start_one(host: Host, ref: JailRef, *, reporter: Reporter | None = None, wra
         current = config.load(host, ref)
         cfg = current.effective
         _startable(ref, cfg)
-        journal = J.reserve(config.rundir(), host.pool, ref.name, linux.jid_in_use)
+        journal = J.reserve(config.rundir(), host.pool, ref.name, runtime.taken())
         try:
-            facts = _facts(host, ref, journal.jid)
-            plan = build_linux_plan(ref.name, cfg, facts)
+            built = runtime.build(host, ref, cfg, journal.jid)  # host checks refuse here, before any change
         except BaseException:
             journal.remove()
             raise
-        apply(plan, _runner(facts, wrap), journal, reporter)
-        config.write(host, ref, model.thin(current.stored, {"last_started": now()}))
+        apply(built.plan, runtime.runner(built.plan.facts, wrap), journal, reporter)
+        config.write(host, ref, model.thin(current.stored, {**built.updates, "last_started": now()}))
 
 
 def plan(host: Host, name: str) -> tuple[Plan, list[str]]:
-    """The plan `start NAME` would run and its text, running nothing (`start --plan`)."""
+    """The Linux plan `start NAME` would run and its text, running nothing (`start --plan`; the
+    FreeBSD one is services/freebsd_runtime.plan)."""
     ref = resolve(host, name, prefix=True)
     cfg = config.load(host, ref).effective
     _startable(ref, cfg)
-    jid = J.lowest_free(J.used_jids(config.rundir()), linux.jid_in_use)
-    facts = _facts(host, ref, jid)
-    built = build_linux_plan(ref.name, cfg, facts)
-    runner = linux.LinuxRunner(config.rundir(), facts.console_log)
+    linux = LinuxRuntime()
+    jid = J.lowest_free(J.used_jids(config.rundir()), linux.taken())
+    built = linux.build(host, ref, cfg, jid).plan
+    runner = linux.runner(built.facts)
     header = f"# start plan of {ref.name} ({built.facts['kernel_name']}, jid {jid}, network {built.facts['network']})"
     lines = [header, *render_plan(built, PrintRunner(runner))]
     return built, lines
@@ -227,10 +194,10 @@ def stop_plan(host: Host, name: str) -> list[str]:
     journal = _live_journal(host, ref.name)
     if journal is None:
         built, _ = plan(host, ref.name)
-        runner = _runner({"console_log": built.facts.get("console_log", "")})
+        runner = LinuxRuntime().runner(built.facts)
         return [f"# stop plan of {ref.name}: not running; after a start of its current config, stop would run",
                 *stop_plan_lines(built.steps, runner.describe)]
-    runner = _runner(journal.facts)
+    runner = runtimes.of(host).runner(journal.facts)
     begun = [journal.records[i].step for i in journal.begun()]
     return [f"# stop plan of {ref.name} (jid {journal.jid}, {journal.state}): undo what its start applied",
             *stop_plan_lines(begun, runner.describe)]
@@ -242,7 +209,7 @@ def stop(host: Host, names: str | Sequence[str], *, force: bool = False, reporte
          wrap: Wrap | None = None) -> list[Outcome]:
     """Stop NAMES (or ALL: every running jail, highest priority number first). A single name
     given as a string raises its error instead of reporting it in an Outcome."""
-    _check_platform()
+    runtimes.of(host)
     if isinstance(names, str):
         stop_one(host, resolve(host, names, prefix=True).name, force=force, reporter=reporter, wrap=wrap)
         return [Outcome(names)]
@@ -260,7 +227,7 @@ def stop_one(host: Host, name: str, *, force: bool = False, reporter: Reporter |
         if reporter:
             reporter.begin(name, "stop")
         journal.set_state("stopping")
-        errors = rollback(journal, _runner(journal.facts, wrap), reporter, force=force)
+        errors = rollback(journal, runtimes.of(host).runner(journal.facts, wrap), reporter, force=force)
         if errors:
             journal.set_state("failed")
             raise StopIncomplete(name, errors)
@@ -275,20 +242,16 @@ def restart(host: Host, names: Sequence[str], *, reporter: Reporter | None = Non
             pass
         start_one(host, ref, reporter=reporter)
 
-    _check_platform()
+    runtimes.of(host)
     return _batch(host, names, one)
 
 
 # -- live mounts (fstab -a/-r on a running jail) -------------------------------------------
 
-def _entry_mount(name: str, entry: FstabEntry, root: str) -> Mount | None:
-    return fstab_mount(name, entry.source, entry.destination, entry.fstype, entry.options, root)
-
-
 def _up_journal(host: Host, name: str) -> J.Journal | None:
     """The journal of jail NAME if it is up with its init alive (the caller holds the lock)."""
     journal = _live_journal(host, name)
-    return journal if journal is not None and journal.state == "up" and _alive(journal) else None
+    return journal if _up(host, journal) else None
 
 
 def mount_live(host: Host, name: str, entry: FstabEntry) -> bool:
@@ -298,13 +261,11 @@ def mount_live(host: Host, name: str, entry: FstabEntry) -> bool:
         journal = _up_journal(host, name)
         if journal is None:
             return False
-        root = journal.facts["root"]
-        mount = _entry_mount(name, entry, root)
-        if mount is None:
+        runtime = runtimes.of(host)
+        step = runtime.live_mount(journal, entry)
+        if step is None:
             return True  # /proc and /dev/fd are the runtime's own
-        step = Step("mount.fstab", (op("mount_live", mount.fstype, mount.source, root, mount.target, mount.options),),
-                    (op("umount", root, mount.target, needs=1),))
-        _runner(journal.facts).perform(step.do[0], journal.ctx, step=step.name, undoing=False)
+        runtime.runner(journal.facts).perform(step.do[0], journal.ctx, step=step.name, undoing=False)
         names = [r.step.name for r in journal.records]
         at = max((i + 1 for i, n in enumerate(names) if n.startswith("mount")), default=0)
         journal.insert_done(at, step, 1)
@@ -317,45 +278,23 @@ def unmount_live(host: Host, name: str, entry: FstabEntry) -> bool:
         journal = _up_journal(host, name)
         if journal is None:
             return False
-        root = journal.facts["root"]
-        mount = _entry_mount(name, entry, root)
-        if mount is None:
-            return True
-        _runner(journal.facts).perform(op("umount", root, mount.target), journal.ctx, step="mount.fstab",
-                                       undoing=True)
+        runtime = runtimes.of(host)
+        action = runtime.live_unmount(journal, entry)
+        if action is not None:
+            runtime.runner(journal.facts).perform(action, journal.ctx, step="mount.fstab", undoing=True)
         return True  # the start's own undo of this line finds nothing mounted: it is a no-op
 
 
 # -- exec and console -------------------------------------------------------------------------
 
-def _user_ids(root: Path, jail_user: str | None, host_user: str | None) -> tuple[int | None, int | None, dict[str, str]]:
-    """uid, gid and login environment of -U (the jail's passwd) or -u (the host's)."""
-    if jail_user and host_user:
-        raise UsageError("-U and -u cannot be combined")
-    if host_user:
-        try:
-            entry = pwd.getpwnam(host_user)
-        except KeyError:
-            raise UsageError(f"no user {host_user!r} on the host") from None
-        return entry.pw_uid, entry.pw_gid, {"USER": host_user, "HOME": entry.pw_dir}
-    if not jail_user or jail_user == "root":
-        return None, None, {}
-    text = (safe_paths.read_file(root, "/etc/passwd") or b"").decode(errors="replace")
-    for line in text.splitlines():
-        fields = line.split(":")
-        if len(fields) >= 7 and fields[0] == jail_user and fields[2].isdigit() and fields[3].isdigit():
-            return int(fields[2]), int(fields[3]), {"USER": jail_user, "HOME": fields[5], "SHELL": fields[6]}
-    raise UsageError(f"no user {jail_user!r} in the jail's /etc/passwd")
-
-
 def _running_journal(host: Host, ref: JailRef, *, start_first: bool, reporter: Reporter | None) -> J.Journal:
     journal = _live_journal(host, ref.name)
-    if journal is None or journal.state != "up" or not _alive(journal):
+    if not _up(host, journal):
         if not start_first:
             raise JailNotRunning(ref.name)
         start_one(host, ref, reporter=reporter)
         journal = _live_journal(host, ref.name)
-        assert journal is not None
+    assert journal is not None
     return journal
 
 
@@ -373,39 +312,27 @@ def exec_in(host: Host, name: str, command: Sequence[str], *, jail_user: str | N
             host_user: str | None = None, start_first: bool = False, capture: bool = False,
             stdin: bytes | None = None, reporter: Reporter | None = None) -> Captured:
     """Run COMMAND in the running jail NAME; its exit status is passed through."""
-    _check_platform()
+    runtime = runtimes.of(host)
     ref = resolve(host, name, prefix=True)
     journal = _running_journal(host, ref, start_first=start_first, reporter=reporter)
-    uid, gid, login = _user_ids(Path(journal.facts["root"]), jail_user, host_user)
     cfg = config.load(host, ref).effective
-    env = {**clean_env(os.environ), **login} if is_true(cfg.get("exec_clean", "1")) else dict(os.environ)
-    argv = [*linux.nsenter_argv(journal.ctx["pid"], uid=uid, gid=gid), *command_argv(command)]
-    return _run(argv, env, capture, stdin)
+    return _run(runtime, runtime.exec_command(journal, cfg, command_argv(command), jail_user, host_user),
+                capture, stdin)
 
 
 def console(host: Host, name: str, *, capture: bool = False, stdin: bytes | None = None,
             reporter: Reporter | None = None) -> Captured:
-    """A root login in the jail (started first if it is not running): login(1) if the jail has
-    it, with `login_flags`, else its /bin/sh as a login shell."""
-    _check_platform()
+    """A root login in the jail (started first if it is not running), with `login_flags`."""
+    runtime = runtimes.of(host)
     ref = resolve(host, name, prefix=True)
     journal = _running_journal(host, ref, start_first=True, reporter=reporter)
-    root = Path(journal.facts["root"])
-    cfg = config.load(host, ref).effective
-    try:
-        has_login = safe_paths.resolve(root, "/usr/bin/login", kind="file") is not None
-    except safe_paths.UnsafePath:
-        has_login = False
-    shell_argv = (["/usr/bin/login", "-p", *shlex.split(cfg.get("login_flags") or "-f root")]
-                  if has_login else ["/bin/sh", "-l"])
-    argv = [*linux.nsenter_argv(journal.ctx["pid"]), *shell_argv]
-    return _run(argv, clean_env(os.environ), capture, stdin)
+    return _run(runtime, runtime.console_command(journal, config.load(host, ref).effective), capture, stdin)
 
 
-def _run(argv: list[str], env: dict[str, str], capture: bool, stdin: bytes | None) -> Captured:
+def _run(runtime: runtimes.Runtime, command: runtimes.Command, capture: bool, stdin: bytes | None) -> Captured:
     if not capture:
-        return Captured(shell.interactive(argv, env=env))
-    result = shell.run(argv, check=False, env=env, input=stdin if stdin is not None else b"")
+        return Captured(runtime.interactive(command.argv, env=command.env))
+    result = runtime.run(command.argv, env=command.env, input=stdin if stdin is not None else b"")
     return Captured(result.returncode, result.stdout, result.stderr)
 
 
@@ -421,7 +348,7 @@ def recover_all(host: Host, reporter: Reporter | None = None) -> list[Outcome]:
         try:
             with config.lock(host, name):
                 journal = _live_journal(host, name)
-                if journal is None or (journal.state == "up" and _alive(journal)):
+                if journal is None or _up(host, journal):
                     continue
                 if reporter:
                     reporter.begin(name, "stop")
