@@ -106,8 +106,7 @@ def test_demo_runs_end_to_end_and_leaves_the_machine_clean(zpool):
     for step in ("13.2-RELEASE fetched: base.txz (downloaded", "demo1 successfully created!",
                  "iocjail: invalid value for priority: '5x'", "* Starting demo1", "hello from the jail",
                  "Snapshot: " + pool + "/iocage/jails/demo1@first created.", "* Stopping demo1",
-                 "/root/hello is gone", "Destroyed demo1", f"gave the active mark back to {zpool.name}",
-                 f"destroyed pool {pool}"):
+                 "/root/hello is gone", "Destroyed demo1", f"destroyed pool {pool}"):
         assert step in out, step
     assert "Traceback" not in out
     if iocjail("export", "--help").exit_code == 0:
@@ -116,9 +115,14 @@ def test_demo_runs_end_to_end_and_leaves_the_machine_clean(zpool):
 
     assert_clean(before, machine(), pool, workdir)
     assert machine().zfs_fuse == before.zfs_fuse
-    # Given back; unless another test session on this machine activated its own pool meanwhile
-    # (activate takes the mark from every other pool), which CI's single session never does.
-    assert prop(zpool.name, ACTIVE_PROP) == "yes" or marked_active() - {zpool.name}
+    # The mark the demo took is given back. Other test sessions sharing this machine activate
+    # their own pools meanwhile (activate takes the mark from every other pool): then the demo may
+    # not have found ours marked, or ours may have moved again since. CI's single session never does.
+    taken = re.search(r"gives the mark back to ([^\n]*) at the end", out)
+    interfered = marked_active() - {zpool.name}
+    if taken and zpool.name in taken.group(1).split():
+        assert f"gave the active mark back to {zpool.name}" in out or interfered
+    assert prop(zpool.name, ACTIVE_PROP) == "yes" or interfered
     assert subprocess.run(["zpool", "list", "-H", zpool.name], capture_output=True).returncode == 0
 
 
