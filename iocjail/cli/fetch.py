@@ -3,6 +3,7 @@ from typing import Any
 
 import click
 
+from iocjail.cli import complete
 from iocjail.cli.common import Ctx, pass_ctx
 from iocjail.errors import Aborted, UsageError
 from iocjail.fetch.download import Fetched
@@ -88,7 +89,7 @@ def _choose(offered: list[MirrorRelease]) -> str:
               help="With -P: the plugin index, a git URL or a local directory holding INDEX.")
 @click.option("-n", "--name", metavar="NAME", help="With -P: the plugin jail's name (default: the plugin's).")
 @click.option("--branch", metavar="BRANCH", help="With -P: the git branch of the index and the artifact.")
-@click.argument("props", nargs=-1, metavar="[PROP=VALUE]...")
+@click.argument("props", nargs=-1, metavar="[PROP=VALUE]...", shell_complete=complete.assignments)
 @pass_ctx
 def fetch(ctx: Ctx, release: str | None, server: str | None, root_dir: str | None, url: str | None,
           files: tuple[str, ...], local: bool, no_verify: bool, update: bool, plugin: str | None,
