@@ -5,6 +5,7 @@ changed."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -13,6 +14,7 @@ from iocjail.services import plugin_update
 from iocjail.services.host import Host
 from tests.e2e.test_plugins import NET, in_jail
 from tests.support import plugins as P
+from tests.support.capabilities import require
 from tests.support.cli import iocjail, zfs
 
 POST_UPGRADE = "#!/bin/sh\necho \"upgraded $IOCAGE_PLUGIN_IP $(cat /usr/local/etc/hello.conf)\" > /root/post_upgrade.done\n"
@@ -23,6 +25,7 @@ def installed(jails, tmp_path):
     """Plugin `hello` installed from an INDEX directory, the jail stopped."""
     from tests.e2e.conftest import REL
 
+    require(shutil.which("git") is not None, "needs git (scripts/host-setup.sh installs it)")
     P.install_fake_pkg(jails.iocroot / "releases" / REL / "root")
     repo = P.artifact(tmp_path / "artifact")
     index = P.index_dir(tmp_path / "index", {"hello": P.manifest(f"file://{repo}")})

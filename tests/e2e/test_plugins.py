@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from iocjail.services import plugins
 from iocjail.services.host import Host
 from tests.e2e.conftest import REL, assert_same_host, host_state
 from tests.support import plugins as P
+from tests.support.capabilities import require
 from tests.support.cli import iocjail, names
 
 BRIDGE = f"ijp{os.getpid() % 100000}"
@@ -26,6 +28,7 @@ NET = (f"interfaces=vnet0:{BRIDGE}", f"ip4_addr=vnet0|{IP}/24", "defaultrouter=n
 @pytest.fixture
 def plugin(jails, tmp_path):
     """The release with a package manager in miniature, an artifact repository and its manifest."""
+    require(shutil.which("git") is not None, "needs git (scripts/host-setup.sh installs it)")
     P.install_fake_pkg(jails.iocroot / "releases" / REL / "root")
     repo = P.artifact(tmp_path / "artifact")
     return jails, repo, P.write_manifest(tmp_path / "hello.json", P.manifest(f"file://{repo}"))
