@@ -71,6 +71,7 @@ uninstall:
 bench: host venv
 	$(PY) bench/fetch.py
 	$(PY) bench/list.py
+	$(PY) bench/export.py
 
 # mypy is a developer tool, not a dependency: installed into the venv on demand.
 typecheck: venv

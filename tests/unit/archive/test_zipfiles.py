@@ -180,3 +180,24 @@ def test_encrypted_and_unknown_methods_are_refused(tmp_path):
             reader.entries()
     finally:
         reader.close()
+
+
+def test_a_write_error_in_the_writer_thread_reaches_the_caller():
+    from iocjail.archive.zipfiles import _HashingSink
+
+    class Full(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data):  # type: ignore[no-untyped-def]
+            raise OSError(28, "No space left on device")
+
+    sink = _HashingSink(Full())  # type: ignore[arg-type]
+    try:
+        with pytest.raises(OSError, match="No space left"):
+            for _ in range(100):  # the error shows at a later write, or at the latest at flush
+                sink.write(b"x" * 1000)
+            sink.flush()
+    finally:
+        sink.stop()
+    assert not sink._thread.is_alive()

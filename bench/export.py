@@ -1,0 +1,150 @@
+"""export and import throughput, as ratios of the raw `zfs send` / `zfs receive` of the same data
+measured in the same run (target >= 0.7 with store). Not a timed test: it prints ratios.
+
+    sudo .venv/bin/python bench/export.py [--size-mib 256] [--runs 3]
+
+A jail (`create -e`) whose root holds SIZE MiB of incompressible files is exported and imported on
+a throw-away file-backed pool. Best of RUNS, each round interleaved:
+
+  send > /dev/null       `zfs send` of the jail's two datasets, output thrown away (the issue's
+                         reference: it measures ZFS reading alone)
+  send > images/         the same streams written to files in POOL/iocage/images, where the
+                         archive goes: the raw cost of producing the export's bytes on that disk
+  iocjail export         services.export.export(compression=store): snapshot, streams into the
+                         zip, sha256 while writing, fsync, rename, .sha256, snapshots destroyed
+  export (deflate)       the same with -c deflate, for scale
+  receive < images/      `zfs receive` of those stream files into new datasets
+  iocjail import         services.imports.import_archive(): sha256 check of the archive first,
+                         member checks, a receive per member, property/dataset checks, mount
+  import --no-verify     the same without the sha256 pass
+
+Ratios are raw time / iocjail time (1.0 = as fast as the raw operation). On zfs-fuse, `zfs send
+> /dev/null` skips writing entirely, so "export / send > /dev/null" mostly measures the pool's
+write speed; "export / send > images" compares the same bytes written to the same disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from iocjail.platform.zfs import Zfs  # noqa: E402
+from iocjail.services import activate, create, export, imports  # noqa: E402
+from iocjail.services.host import Host  # noqa: E402
+from tests.support.pools import create_pool, destroy_pool  # noqa: E402
+
+TARGET = 0.7
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def setup(pool: str, size_mib: int) -> Host:
+    host = Host(pool_override=pool)
+    activate.activate(host, pool)
+    create.create(Host(pool_override=pool), create.CreateRequest(name="src", empty=True))
+    root = host.path("jails", "src", "root")
+    for i in range(size_mib // 4):
+        (root / f"blob{i:03d}").write_bytes(os.urandom(4 << 20))
+    return host
+
+
+def raw_send(pool: str, target: Path | None, tag: str) -> Callable[[], None]:
+    datasets = [f"{pool}/iocage/jails/src", f"{pool}/iocage/jails/src/root"]
+
+    def run() -> None:
+        for i, ds in enumerate(datasets):
+            with (target / f"{tag}{i}.stream").open("wb") if target else open(os.devnull, "wb") as out:
+                subprocess.run(["zfs", "send", f"{ds}@raw"], stdout=out, check=True)
+                if target:
+                    out.flush()
+                    os.fsync(out.fileno())
+    return run
+
+
+def raw_receive(pool: str, images: Path, tag: str) -> Callable[[], None]:
+    def run() -> None:
+        for i, rel in enumerate(("", "/root")):
+            with (images / f"{tag}{i}.stream").open("rb") as stream:
+                subprocess.run(["zfs", "receive", "-u", f"{pool}/iocage/jails/raw{rel}"], stdin=stream, check=True)
+    return run
+
+
+def rounds(host: Host, runs: int) -> tuple[dict[str, float], int]:
+    pool, zfs, images = host.pool, Zfs(), host.path("images")
+    zfs.snapshot(f"{pool}/iocage/jails/src@raw", recursive=True)
+    best: dict[str, float] = {}
+    size = 0
+
+    def keep(label: str, seconds: float) -> None:
+        best[label] = min(best.get(label, seconds), seconds)
+
+    for _ in range(runs):
+        keep("send > /dev/null", timed(raw_send(pool, None, "null")))
+        keep("send > images/", timed(raw_send(pool, images, "raw")))
+        done: list[export.Exported] = []
+        keep("iocjail export", timed(lambda: done.append(export.export(Host(pool_override=pool), "src"))))
+        size = done[-1].streamed
+        archive = done[-1].archive
+        keep("receive < images/", timed(raw_receive(pool, images, "raw")))
+        zfs.destroy(f"{pool}/iocage/jails/raw", recursive=True)
+        keep("iocjail import", timed(lambda: imports.import_archive(Host(pool_override=pool), str(archive),
+                                                                     new_name="imp")))
+        zfs.destroy(f"{pool}/iocage/jails/imp", recursive=True)
+        keep("import --no-verify", timed(lambda: imports.import_archive(
+            Host(pool_override=pool), str(archive), new_name="imp", verify_checksum=False)))
+        zfs.destroy(f"{pool}/iocage/jails/imp", recursive=True)
+        for path in images.iterdir():
+            path.unlink()
+        deflated: list[export.Exported] = []
+        keep("export (deflate)", timed(lambda: deflated.append(
+            export.export(Host(pool_override=pool), "src", compression="deflate"))))
+        for path in images.iterdir():
+            path.unlink()
+    return best, size
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-mib", type=int, default=256)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("bench/export.py needs root (it makes a zfs pool)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="iocjail-bench-") as work:
+        os.environ["IOCJAIL_RUNDIR"] = str(Path(work) / "run")
+        pool = create_pool(Path(work), size=f"{max(2048, args.size_mib * 8)}M", prefix="iocjb")
+        try:
+            host = setup(pool.name, args.size_mib)
+            best, size = rounds(host, args.runs)
+        finally:
+            destroy_pool(pool)
+    mib = size / (1 << 20)
+    print(f"export/import of a {mib:.0f} MiB jail (streams), best of {args.runs} (zfs-fuse pool on a file):")
+    for label, seconds in best.items():
+        print(f"  {label:20} {seconds:7.2f} s  {mib / seconds:8.1f} MiB/s")
+    ratios = {
+        "export / send > /dev/null": best["send > /dev/null"] / best["iocjail export"],
+        "export / send > images/": best["send > images/"] / best["iocjail export"],
+        "import / receive": best["receive < images/"] / best["iocjail import"],
+        "import --no-verify / receive": best["receive < images/"] / best["import --no-verify"],
+    }
+    for label, ratio in ratios.items():
+        print(f"{label:30} = {ratio:.2f} (target >= {TARGET}): {'met' if ratio >= TARGET else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
