@@ -19,7 +19,8 @@ from pathlib import Path
 
 from iocjail.errors import IocjailError, UsageError
 from iocjail.lifecycle import journal as J
-from iocjail.lifecycle.engine import PrintRunner, Reporter, StopIncomplete, apply, render_plan, rollback, stop_plan_lines
+from iocjail.lifecycle.engine import (PrintRunner, Reporter, StopIncomplete, apply, render_plan, rollback,
+                                      stop_plan_lines)
 from iocjail.lifecycle.plan import Plan
 from iocjail.model import config as model
 from iocjail.model.fstab import Entry as FstabEntry

@@ -68,6 +68,8 @@ class FreeBSDHost:
             return Result(args, 1, "", message)
         if args in self.answers:
             return self.answers[args]
+        if args[:1] == ("jail",):
+            return self._jail(args, check)
         return Result(args, 0, self._answer(args), "")
 
     def logged(self, argv: Sequence[str], log: str, env: Mapping[str, str], timeout: float | None) -> None:
@@ -94,16 +96,18 @@ class FreeBSDHost:
         if args == ("ifconfig", "epair", "create"):
             self.epairs += 1
             return f"epair{self.epairs - 1}a\n"
-        if args[:1] == ("jail",):
-            self._jail(args)
         return ""
 
-    def _jail(self, args: tuple[str, ...]) -> None:
+    def _jail(self, args: tuple[str, ...], check: bool) -> Result:
         """``jail -f CONF -c NAME`` creates the jail the conf describes; ``-r`` removes it, and with
         it the devfs mount holding /dev/log."""
         conf, verb, name = args[2], args[3], args[4]
+        if (verb == "-c") == (name in self.jails):
+            message = f"jail: {name}: " + ("already exists" if verb == "-c" else "not found")
+            if check:
+                raise CommandFailed(list(args), 1, message)
+            return Result(args, 1, "", message)
         if verb == "-c":
-            assert name not in self.jails, f"{name} exists already"
             text = Path(conf).read_text()
             jid = int(re.search(r'\bjid = "?(\d+)"?;', text).group(1))  # type: ignore[union-attr]
             path = re.search(r'\bpath = "?([^";]+)"?;', text).group(1)  # type: ignore[union-attr]
@@ -114,6 +118,7 @@ class FreeBSDHost:
             log = Path(str(jail["path"])) / "dev" / "log"
             if log.is_symlink():
                 log.unlink()
+        return Result(args, 0, "", "")
 
     # -- what the tests look at -------------------------------------------------------------------------
     def changing(self) -> list[tuple[str, ...]]:
