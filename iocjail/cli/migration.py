@@ -37,6 +37,8 @@ class _Bar(_Lines):
 
     def end(self) -> None:
         if self._bar is not None:
+            if self._bar.length and self._bar.pos < self._bar.length:
+                self._bar.update(self._bar.length - self._bar.pos)  # the total was zfs's estimate
             self._bar.__exit__(None, None, None)
             self._bar = None
 

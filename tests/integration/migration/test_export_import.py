@@ -220,3 +220,34 @@ def test_a_child_dataset_named_with_underscore_is_not_exported(fetched):
     subprocess.run(["zfs", "create", f"{r}/jails/u/my_data"], check=True)
     assert "'my_data' has a '_'" in refused("export", "u", code=2)
     assert not [n for n in names(r) if "ioc-export" in n]
+
+
+def test_a_progress_bar_on_a_terminal_only(fetched, iocroot):
+    """stderr a terminal: a bar per stream; piped (every test above): iocage's lines alone."""
+    import pty
+    import select
+
+    run("create", "-r", REL, "-n", "tty")
+    (iocroot / "jails" / "tty" / "root" / "blob").write_bytes(os.urandom(8 << 20))
+    master, slave = pty.openpty()
+    env = {**os.environ, "IOCJAIL_POOL": fetched, "COLUMNS": "100"}
+    cli = str(Path(__file__).resolve().parents[3] / ".venv" / "bin" / "iocjail")
+    proc = subprocess.Popen([cli, "export", "tty"], stdout=subprocess.PIPE, stderr=slave, env=env)
+    os.close(slave)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 60)
+        if not ready:
+            break
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the terminal's other end closed
+            break
+        if not chunk:
+            break
+        seen += chunk
+    stdout = proc.communicate(timeout=120)[0].decode()
+    os.close(master)
+    assert proc.returncode == 0, seen
+    assert b"Exporting: tty/root" in seen and b"100%" in seen
+    assert stdout.splitlines()[-1].startswith("Exported: ") and "Exporting: " not in stdout
