@@ -16,6 +16,10 @@ or a path checked inside a jail's root:
   missing members; ``unbridge BRIDGE [MEMBER…]``: destroy it only if iocjail made it and nothing
   but those members is left. Both under one lock, so concurrent starts agree.
 
+When undoing, a command addressed to the jail (``jexec … ioc-NAME``, ``jail -r ioc-NAME``) that
+fails because the jail is gone (removed outside iocjail: `jls` no longer lists it) has nothing
+left to undo: what it would stop or remove went with the jail, so a stop still completes.
+
 Processes are started through injected callables (shell.run by default), so tests replay a
 FreeBSD host's answers on any machine.
 """
@@ -33,7 +37,7 @@ from iocjail.lifecycle.plan import Action
 from iocjail.platform import freebsd as F
 from iocjail.platform import safe_paths, shell
 from iocjail.platform.files import locked
-from iocjail.platform.freebsd_output import parse_epair_create, parse_ifconfig
+from iocjail.platform.freebsd_output import parse_epair_create, parse_ifconfig, parse_jls_json
 
 RunFn = Callable[..., shell.Result]
 LoggedFn = Callable[[Sequence[str], str, Mapping[str, str], "float | None"], None]
@@ -51,6 +55,21 @@ def append_to_log(argv: Sequence[str], log: str, env: Mapping[str, str], timeout
     with open(path, "ab") as handle, shell.stream(list(argv), read=False, stdout=handle, env=env) as proc:
         proc.stdin.close()
         proc.wait(timeout)
+
+
+def jail_addressed(argv: Sequence[str]) -> str | None:
+    """The jail of ``[setfib N] jexec [-l] [-u|-U USER] ioc-NAME …`` or ``jail … -r ioc-NAME``."""
+    words = list(argv)
+    if words[:1] == ["setfib"]:
+        words = words[2:]
+    if words[:1] == ["jail"] and "-r" in words:
+        return words[-1]
+    if words[:1] != ["jexec"]:
+        return None
+    i = 1
+    while i < len(words) and words[i].startswith("-"):
+        i += 2 if words[i] in ("-u", "-U") else 1
+    return words[i] if i < len(words) else None
 
 
 class FreeBSDRunner:
@@ -76,10 +95,26 @@ class FreeBSDRunner:
         return {**os.environ, "PATH": F.TOOL_PATH, **dict(action.env)}
 
     def _op_run(self, action: Action, undoing: bool) -> None:
-        self._run(list(action.args), env=self._env(action), timeout=action.timeout)
+        try:
+            self._run(list(action.args), env=self._env(action), timeout=action.timeout)
+        except CommandFailed:
+            if not (undoing and self._jail_gone(action.args)):
+                raise
 
     def _op_jexec(self, action: Action, undoing: bool) -> None:
-        self._logged(action.args, self.console_log, self._env(action) or {}, action.timeout)
+        try:
+            self._logged(action.args, self.console_log, self._env(action) or {}, action.timeout)
+        except CommandFailed:
+            if not (undoing and self._jail_gone(action.args)):
+                raise
+
+    def _jail_gone(self, argv: Sequence[str]) -> bool:
+        """The jail `argv` addresses (jexec's or jail -r's) is not in `jls` (or is dying)."""
+        name = jail_addressed(argv)
+        if name is None:
+            return False
+        jail = parse_jls_json(self._run(list(F.jls_argv())).stdout).get(name)
+        return jail is None or jail.dying
 
     def _op_hook(self, action: Action, undoing: bool) -> None:
         self._logged(("/bin/sh", "-c", action.args[0]), self.console_log, self._env(action) or {}, action.timeout)

@@ -220,6 +220,24 @@ def test_exec_and_console_enter_the_running_jail_with_jexec(pool, etc, tmp_path)
     assert state.running(host) == {}
 
 
+def test_stop_completes_when_the_jail_was_removed_behind_iocjails_back(pool, etc, tmp_path):
+    fb = FreeBSDHost()
+    host = freebsd(fb, etc, tmp_path)
+    jail(pool, "www1", ip4_addr="em0|192.0.2.10/24", **HOOKS)
+    lifecycle.start(host, "www1")
+    fb.jails.clear()  # `jail -r ioc-www1` by hand: the alias and the devfs ruleset are still there
+    fb.calls.clear()
+    lifecycle.stop(host, "www1")
+    jls = ("jls", "--libxo", "json", "-d", "-v")
+    assert fb.calls == [("/bin/sh", "-c", "echo prestop"),
+                        ("jexec", "-l", "ioc-www1", "/bin/sh", "-c", "/bin/sh /etc/rc.shutdown"), jls,
+                        ("jail", "-f", str(tmp_path / "jail.ioc-www1.conf"), "-r", "ioc-www1"), jls,
+                        ("/bin/sh", "-c", "echo poststop"),
+                        ("devfs", "rule", "-s", "1000", "delset"),
+                        ("ifconfig", "em0", "inet", "192.0.2.10", "-alias")]
+    assert not journal_path(pool, "www1").exists()
+
+
 def test_list_and_get_ask_jls_once(pool, etc, tmp_path):
     fb = FreeBSDHost()
     host = freebsd(fb, etc, tmp_path)

@@ -10,7 +10,7 @@ import pytest
 
 from iocjail.errors import CommandFailed
 from iocjail.lifecycle.plan import op, run
-from iocjail.platform.freebsd_runner import FreeBSDRunner, RuntimeFailure
+from iocjail.platform.freebsd_runner import FreeBSDRunner, RuntimeFailure, jail_addressed
 from iocjail.platform.safe_paths import UnsafePath
 from iocjail.platform.shell import Result
 
@@ -170,3 +170,38 @@ def test_describe_shows_env_and_timeouts(tmp_path):
     assert r.describe(op("hook", "x", timeout=60)).endswith("  (timeout 60s)")
     assert r.describe(op("epair", "vnet0.5", "vnet0_epair")) == (
         "ifconfig epair create; ifconfig '{vnet0_epair}a' name vnet0.5")
+
+
+@pytest.mark.parametrize("argv,name", [
+    (("jexec", "-l", "ioc-j", "/bin/sh", "-c", "x"), "ioc-j"),
+    (("setfib", "2", "jexec", "-U", "ioc-user", "ioc-j", "id"), "ioc-j"),
+    (("jail", "-f", "/var/run/jail.ioc-j.conf", "-r", "ioc-j"), "ioc-j"),
+    (("jail", "-f", "/var/run/jail.ioc-j.conf", "-c", "ioc-j"), None),
+    (("ifconfig", "em0", "inet", "192.0.2.1", "-alias"), None),
+])
+def test_the_jail_a_command_addresses(argv, name):
+    assert jail_addressed(argv) == name
+
+
+JLS_J = '{"jail-information": {"jail": [{"jid": 3, "name": "ioc-j", "path": "/j", "state": "%s"}]}}'
+GONE = CommandFailed(["jail"], 1, 'jail: "ioc-j" not found')
+
+
+@pytest.mark.parametrize("listed", ["", "DYING"])
+def test_undoing_into_a_jail_that_is_gone_has_nothing_left_to_undo(tmp_path, listed):
+    jls = JLS_J % listed if listed else '{"jail-information": {"jail": []}}'
+    host = Host({("jls",): jls, ("jail",): GONE, ("jexec",): GONE})
+    r = runner(tmp_path, host)
+    do(r, run("jail", "-f", "c", "-r", "ioc-j"), undoing=True)
+    do(r, run("jexec", "ioc-j", "sysrc", "-x", "rtsold_enable"), undoing=True)
+    assert host.calls[1] == ["jls", "--libxo", "json", "-d", "-v"]
+
+
+def test_a_failure_while_the_jail_exists_or_when_starting_is_an_error(tmp_path):
+    host = Host({("jls",): JLS_J % "ACTIVE", ("jail",): GONE})
+    with pytest.raises(CommandFailed):
+        do(runner(tmp_path, host), run("jail", "-f", "c", "-r", "ioc-j"), undoing=True)
+    host = Host({("jls",): '{"jail-information": {"jail": []}}', ("jexec",): GONE})
+    with pytest.raises(CommandFailed):
+        do(runner(tmp_path, host), run("jexec", "ioc-j", "id"))
+    assert ["jls", "--libxo", "json", "-d", "-v"] not in host.calls
