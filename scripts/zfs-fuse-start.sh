@@ -12,6 +12,7 @@ if [ -e /proc/filesystems ] && ! grep -qw fuse /proc/filesystems; then
 fi
 [ -e /dev/fuse ] || mknod -m 0666 /dev/fuse c 10 229 2>/dev/null || true
 [ -e /dev/fuse ] || { echo "zfs-fuse-start: /dev/fuse is missing" >&2; exit 1; }
+launched=""
 if ! pgrep -x zfs-fuse >/dev/null 2>&1; then
     # A daemon killed with its machine leaves its pidfile, and zfs-fuse refuses to start over it
     # (exit 1, no message); its dead FUSE mounts would make every later mount fail.
@@ -20,6 +21,7 @@ if ! pgrep -x zfs-fuse >/dev/null 2>&1; then
         umount -l "$m" 2>/dev/null || true
     done
     zfs-fuse --pidfile /run/zfs-fuse.pid || { echo "zfs-fuse-start: zfs-fuse failed to start (exit $?)" >&2; exit 1; }
+    launched=yes
 fi
 i=0
 until zpool list -H >/dev/null 2>&1; do
@@ -30,4 +32,6 @@ until zpool list -H >/dev/null 2>&1; do
     fi
     sleep 0.1
 done
-echo started
+# Only a daemon this script launched is "started": a busy one that was slow to answer belongs to
+# someone else, and whoever stops what it started must not stop that one.
+[ -z "$launched" ] || echo started

@@ -345,10 +345,13 @@ def _write_files(job: _Job, name: str, path: Path, cfg: dict[str, str]) -> list[
 
 
 def _make_basejail(inv: Inventory, source: _Source, name: str, root: Path, stamp: str) -> str:
-    dirs = P.basejail_dirs(source.release)
+    src_root = f"{inv.iocroot}/{source.kind}/{source.name}/root"
+    # Only what the source has: usr/lib32 is missing on arm64, /boot and /rescue in a Linux
+    # userland, and a mount of a missing directory would fail every start.
+    dirs = tuple(d for d in P.basejail_dirs(source.release)
+                 if (Path(src_root) / d).is_dir() and not (Path(src_root) / d).is_symlink())
     for rel in dirs:
         rootfs.empty_dir(root, rel)
-    src_root = f"{inv.iocroot}/{source.kind}/{source.name}/root"
     return P.basejail_fstab(src_root, f"{inv.iocroot}/jails/{name}/root", dirs, stamp)
 
 

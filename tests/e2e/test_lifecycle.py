@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,58 @@ def test_destroy_stops_a_running_jail_first_and_leaves_nothing(jails, zpool):
     gone = str(jails.jail_path("www1"))
     assert all(m.split()[0].startswith(gone) for m in set(before.mounts) - set(after.mounts))
     assert_same_host(dataclasses.replace(before, mounts=after.mounts), after, jids=(jid,))
+
+
+def test_stop_kills_what_ignores_sigterm_after_stop_timeout(jails, zpool):
+    # a daemon that ignores SIGTERM: stop waits stop_timeout, then SIGKILL
+    jails.make("www1", stop_timeout="2", exec_stop="/bin/sh -c true",
+               exec_start="/bin/sh -c \"(trap '' TERM; while :; do sleep 1; done) >/dev/null 2>&1 &\"")
+    before = host_state(zpool.name, zpool.mountpoint)
+    assert iocjail("start", "www1").exit_code == 0
+    data = journal(zpool.name, "www1")
+    ns = os.readlink(f"/proc/{data['ctx']['pid']}/ns/pid")
+    assert len(pid_namespace_members(ns)) >= 2  # the holder and the stubborn loop
+    started = time.monotonic()
+    result = iocjail("stop", "www1")
+    took = time.monotonic() - started
+    assert result.exit_code == 0, result.output
+    assert 2 <= took < 15, took  # it waited for the timeout, not for ever
+    assert pid_namespace_members(ns) == []
+    assert_same_host(before, host_state(zpool.name, zpool.mountpoint), jids=(data["jid"],))
+
+
+def test_stop_force_skips_the_hooks_but_releases_everything(jails, zpool):
+    jails.make("www1", exec_stop="/bin/sh -c 'touch /stop-ran'", exec_prestop="/bin/sh -c 'echo x > /dev/null'",
+               exec_poststop=f"/bin/sh -c 'touch {zpool.mountpoint}/poststop-ran'")
+    before = host_state(zpool.name, zpool.mountpoint)
+    assert iocjail("start", "www1").exit_code == 0
+    data = journal(zpool.name, "www1")
+    ns = os.readlink(f"/proc/{data['ctx']['pid']}/ns/pid")
+    result = iocjail("stop", "-f", "www1")
+    assert result.exit_code == 0, result.output
+    assert not (jails.root("www1") / "stop-ran").exists()
+    assert not (zpool.mountpoint / "poststop-ran").exists()
+    assert pid_namespace_members(ns) == []
+    assert_same_host(before, host_state(zpool.name, zpool.mountpoint), jids=(data["jid"],))
+    # without -f the hooks run
+    assert iocjail("start", "www1").exit_code == 0
+    assert iocjail("stop", "www1").exit_code == 0
+    assert (jails.root("www1") / "stop-ran").exists() and (zpool.mountpoint / "poststop-ran").exists()
+
+
+def test_a_basejail_made_by_create_runs_with_its_base_read_only(jails, zpool):
+    result = iocjail("create", "-r", "13.2-RELEASE", "-n", "base1", "-b")
+    assert result.exit_code == 0, result.output
+    before = host_state(zpool.name, zpool.mountpoint)
+    assert iocjail("start", "base1").exit_code == 0
+    try:
+        data = journal(zpool.name, "base1")
+        written = iocjail("exec", "base1", "touch /bin/x")
+        assert written.exit_code != 0 and "Read-only file system" in written.output
+        mounts = iocjail("exec", "base1", "cat /proc/mounts").output
+        assert " /bin " in mounts and " /tmp " not in mounts
+        assert iocjail("exec", "base1", "touch /tmp/ok").exit_code == 0  # the jail's own dirs stay writable
+        assert iocjail("exec", "base1", "hostname").output == "base1\n"
+    finally:
+        assert iocjail("stop", "base1").exit_code == 0
+    assert_same_host(before, host_state(zpool.name, zpool.mountpoint), jids=(data["jid"],))
