@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from iocjail.archive import members as M
+from iocjail.archive.tarfiles import TarReader
 from iocjail.archive.zipfiles import Reader, sha256_of
 from iocjail.errors import CorruptConfig, DatasetNotFound, IocjailError, NotFound, UsageError, ZfsError
 from iocjail.model import config as model
@@ -36,7 +37,8 @@ from iocjail.services.fetch import QuietReporter, Reporter
 from iocjail.services.host import Host
 from iocjail.services.provisioning import transaction
 
-_DATED = r"_[0-9]{4}-[0-9]{2}-[0-9]{2}\.zip"
+_DATED = r"_[0-9]{4}-[0-9]{2}-[0-9]{2}\.(?:zip|tar\.xz)"
+SUFFIXES = (".zip", ".tar.xz")  # iocage's `export -c zip` and `-c lzma`
 
 
 class ArchiveNotFound(NotFound):
@@ -71,9 +73,9 @@ class Imported:
 
 
 def locate(host: Host, what: str, directory: Path | None = None) -> Path:
-    """A path (anything with a `/` or ending in .zip), or NAME's export in `directory`
-    (default images/): `NAME_YYYY-MM-DD.zip`, exactly one."""
-    if "/" in what or what.endswith(".zip"):
+    """A path (anything with a `/` or ending in .zip/.tar.xz), or NAME's export in `directory`
+    (default images/): `NAME_YYYY-MM-DD.zip` (or iocage's `.tar.xz`), exactly one."""
+    if "/" in what or what.endswith(SUFFIXES):
         path = Path(what) if directory is None or "/" in what else directory / what
         if not path.is_file():
             raise NotFound(f"{path}: no such archive")
@@ -91,8 +93,19 @@ def locate(host: Host, what: str, directory: Path | None = None) -> Path:
     return found[0]
 
 
+def stem_of(path: Path) -> str:
+    for suffix in SUFFIXES:
+        if path.name.endswith(suffix):
+            return path.name[: -len(suffix)]
+    raise UsageError(f"{path.name}: not an export archive (NAME_YYYY-MM-DD.zip or .tar.xz)")
+
+
+def open_reader(path: Path) -> Reader | TarReader:
+    return TarReader(path) if path.name.endswith(".tar.xz") else Reader(path)
+
+
 def verify(path: Path, reporter: Reporter) -> str:
-    stem = path.name[: -len(".zip")] if path.name.endswith(".zip") else path.stem
+    stem = stem_of(path)
     checksum = path.with_name(f"{stem}.sha256")
     if not checksum.is_file():
         raise NoChecksum(checksum, path)
@@ -112,13 +125,12 @@ def import_archive(host: Host, what: str, *, new_name: str | None = None, verify
                    reporter: Reporter | None = None) -> Imported:
     reporter = reporter or QuietReporter()
     path = locate(host, what, directory)
-    stem = path.name[: -len(".zip")] if path.name.endswith(".zip") else path.stem
-    old, date = M.split_stem(stem)
+    old, date = M.split_stem(stem_of(path))
     new = validate_jail_name(new_name if new_name is not None else old)
     P.check_new_names([new], provisioning.inventory(host).all_names())  # before a long verify; again below
     if verify_checksum:
         verify(path, reporter)
-    reader = Reader(path)
+    reader = open_reader(path)
     try:
         entries = reader.entries()
         planned = M.plan(str(path), old, date, entries)
@@ -166,7 +178,7 @@ def _remover(host: Host, base: str) -> Callable[[], None]:
     return undo
 
 
-def _receive(host: Host, reader: Reader, planned: tuple[M.Planned, ...], base: str, new: str,
+def _receive(host: Host, reader: Reader | TarReader, planned: tuple[M.Planned, ...], base: str, new: str,
              reporter: Reporter) -> int:
     total = 0
     for item in planned:

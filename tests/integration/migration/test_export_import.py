@@ -7,9 +7,13 @@ import hashlib
 import os
 import shutil
 import subprocess
+import tarfile
 import zipfile
 from pathlib import Path
 
+import pytest
+
+from iocjail.platform.zfs import Zfs
 from tests.integration.migration.conftest import REL, jail_datasets, refused, run, today, tree
 from tests.support.cli import iocjail, names, prop, zfs
 from tests.support.jails import make_jail, thin_config
@@ -129,9 +133,11 @@ def test_a_template_comes_back_a_jail_unless_asked(fetched, iocroot):
     assert prop(f"{r}/jails/fromtpl/root", "origin") == f"{r}/templates/tpl/root@fromtpl"
 
 
-def test_an_archive_written_the_way_iocage_writes_it_imports(fetched, iocroot, tmp_path):
-    """iocage (ioc_image.py): stream files IOCROOT/images/N_DATE[_child], zipped deflated by their
-    absolute paths, sha256 hex without a newline; the snapshot is @ioc-export-DATE; N has a '_'."""
+@pytest.mark.parametrize("container", ["zip", "tar.xz"])
+def test_an_archive_written_the_way_iocage_writes_it_imports(fetched, iocroot, container):
+    """iocage (ioc_image.py): stream files IOCROOT/images/N_DATE[_child], zipped deflated (or, with
+    `-c lzma`, put in a tar.xz) by their absolute paths, sha256 hex without a newline; the snapshot
+    is @ioc-export-DATE; N has a '_'."""
     r, date, name = f"{fetched}/iocage", "2019-02-08", "old_box"
     path = make_jail(fetched, name, thin_config(name, notes="from iocage"))
     (path / "root" / "etc").mkdir()
@@ -148,14 +154,19 @@ def test_an_archive_written_the_way_iocage_writes_it_imports(fetched, iocroot, t
         with stream.open("wb") as out:
             subprocess.run(["zfs", "send", f"{ds}@ioc-export-{date}"], stdout=out, check=True)
         streams.append(stream)
-    archive = images / f"{name}_{date}.zip"
-    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as final:
-        for stream in streams:
-            final.write(stream)
+    archive = images / f"{name}_{date}.{container}"
+    if container == "zip":
+        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as final:
+            for stream in streams:
+                final.write(stream)
+    else:
+        with tarfile.open(archive, mode="w:xz") as final:
+            for stream in streams:
+                final.add(stream)
     (images / f"{name}_{date}.sha256").write_text(hashlib.sha256(archive.read_bytes()).hexdigest())
     for stream in streams:
         stream.unlink()
-    subprocess.run(["zfs", "destroy", "-r", f"{r}/jails/{name}"], check=True)
+    Zfs().destroy(f"{r}/jails/{name}", recursive=True)  # unmounts first: zfs-fuse may say "busy"
 
     assert run("import", name).splitlines() == [f"Importing dataset: {name}", f"Importing dataset: {name}/data",
                                                 f"Importing dataset: {name}/root", f"Imported: {name}"]

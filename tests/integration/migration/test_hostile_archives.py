@@ -5,7 +5,9 @@ The streams are real `zfs send` output of scratch datasets; only the zip around 
 
 from __future__ import annotations
 
+import io
 import struct
+import tarfile
 import subprocess
 import zipfile
 import zlib
@@ -157,3 +159,35 @@ def test_a_config_json_that_is_a_symlink_is_not_followed(fetched, iocroot, tmp_p
     archive = write_archive(iocroot / "images" / f"web_{D}.zip", [(p, parent)])
     assert "no config.json" in import_refused(fetched, archive)
     assert target.read_text() == "host data\n"
+
+
+def _tar(path: Path, members: list[tarfile.TarInfo | tuple[str, bytes]]) -> Path:
+    with tarfile.open(path, "w:xz") as tar:
+        for member in members:
+            if isinstance(member, tarfile.TarInfo):
+                tar.addfile(member)
+            else:
+                info = tarfile.TarInfo(member[0])
+                info.size = len(member[1])
+                tar.addfile(info, io.BytesIO(member[1]))
+    return path
+
+
+def test_tar_xz_members_that_are_not_plain_files_are_refused(fetched, iocroot, streams):
+    p = prefix(iocroot)
+    link = tarfile.TarInfo(f"{p}_root")
+    link.type, link.linkname = tarfile.SYMTYPE, "/etc/shadow"
+    archive = _tar(iocroot / "images" / f"web_{D}.tar.xz", [(p, streams[0]), link])
+    assert "is not a plain file" in import_refused(fetched, archive, "--no-verify")
+    archive = _tar(archive, [(p, streams[0]), (f"{p.rsplit('/', 1)[0]}/../web_{D}_root", streams[1])])
+    assert "'..' in its name" in import_refused(fetched, archive, "--no-verify")
+
+
+def test_a_damaged_tar_xz_leaves_nothing_behind(fetched, iocroot, streams):
+    p = prefix(iocroot)
+    archive = _tar(iocroot / "images" / f"web_{D}.tar.xz", [(p, streams[0]), (f"{p}_root", streams[1])])
+    data = bytearray(archive.read_bytes())
+    data[len(data) * 3 // 4] ^= 0x55
+    archive.write_bytes(bytes(data))
+    out = import_refused(fetched, archive, "--no-verify")
+    assert "tar.xz" in out or "damaged" in out
