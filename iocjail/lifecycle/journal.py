@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -175,12 +174,9 @@ def lowest_free(used: set[int], taken: Callable[[int], bool] = lambda jid: False
     return jid
 
 
-_THREADS = threading.Lock()  # fcntl locks exclude processes, not threads of one process
-
-
 @contextmanager
 def jid_lock(rundir: Path) -> Iterator[None]:
-    with _THREADS, locked(rundir / "locks" / "jid.lock", "the JID table"):
+    with locked(rundir / "locks" / "jid.lock", "the JID table"):  # threads too (boot --rc)
         yield
 
 

@@ -10,6 +10,7 @@ import errno
 import fcntl
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,24 +59,61 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+class _Held:
+    """One lock file as this process holds it: fcntl locks belong to the process (a second lock of
+    the same file succeeds at once, and closing any descriptor of it drops them all), so threads and
+    nested holders are counted here, and the file is locked once, by the outermost holder."""
+
+    def __init__(self) -> None:
+        self.owner = threading.RLock()  # excludes the other threads; the holding thread may nest
+        self.depth = 0
+        self.fd: int | None = None
+
+
+_HELD: dict[str, _Held] = {}
+_HELD_GUARD = threading.Lock()
+
+
 @contextmanager
 def locked(lockfile: Path, what: str, timeout: float = 30.0) -> Iterator[None]:
-    """Hold an exclusive fcntl lock on `lockfile`; wait up to `timeout` seconds, then fail clearly."""
-    lockfile = Path(lockfile)
+    """Hold an exclusive lock on `lockfile` against other processes and other threads; wait up to
+    `timeout` seconds, then fail clearly. Re-entrant within a thread: a nested `locked` of the same
+    file neither waits nor lets go of the outer one."""
+    lockfile = Path(os.path.abspath(lockfile))
+    with _HELD_GUARD:
+        held = _HELD.setdefault(str(lockfile), _Held())
+    deadline = time.monotonic() + timeout
+    if not held.owner.acquire(timeout=max(timeout, 0)):
+        raise LockTimeout(what, lockfile)
+    try:
+        if held.depth == 0:
+            held.fd = _lock_file(lockfile, what, deadline)
+        held.depth += 1
+        try:
+            yield
+        finally:
+            held.depth -= 1
+            if held.depth == 0 and held.fd is not None:
+                os.close(held.fd)
+                held.fd = None
+    finally:
+        held.owner.release()
+
+
+def _lock_file(lockfile: Path, what: str, deadline: float) -> int:
     lockfile.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lockfile, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        deadline = time.monotonic() + timeout
         while True:
             try:
                 fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
+                return fd
             except OSError as err:
                 if err.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
                 if time.monotonic() >= deadline:
                     raise LockTimeout(what, lockfile) from err
                 time.sleep(0.05)
-        yield
-    finally:
+    except BaseException:
         os.close(fd)
+        raise
