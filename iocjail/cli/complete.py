@@ -18,7 +18,6 @@ import click
 from click.shell_completion import BashComplete, CompletionItem, ZshComplete, add_completion_class
 
 TIMEOUT = 3.0  # seconds a zfs call may take while the user waits at the prompt
-Callback = Callable[[click.Context, click.Parameter, str], list[CompletionItem]]
 
 
 def _host(ctx: click.Context) -> Any:
