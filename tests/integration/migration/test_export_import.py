@@ -112,6 +112,10 @@ def test_import_by_path_and_from_another_directory(fetched, iocroot, tmp_path):
     run("import", "box", "-p", str(tmp_path), "-n", "box2")
     run("import", "ignored", "-p", str(tmp_path / f"{stem}.zip"), "-n", "box3")
     assert (iocroot / "jails" / "box3" / "root" / "hello").read_text() == "hi\n"
+    shutil.copy(tmp_path / f"{stem}.zip", tmp_path / "box_2001-01-01.zip")
+    assert "several exports of 'box'" in refused("import", "box", "-p", str(tmp_path), "-n", "box4", code=2)
+    assert "invalid jail name 'a/b'" in refused("import", str(tmp_path / f"{stem}.zip"), "-n", "a/b", code=2)
+    assert "no such archive" in refused("import", str(tmp_path / "nope.zip"), code=3)
 
 
 def test_a_template_comes_back_a_jail_unless_asked(fetched, iocroot):
