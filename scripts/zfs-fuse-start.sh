@@ -17,7 +17,7 @@ if ! pgrep -x zfs-fuse >/dev/null 2>&1; then
     # A daemon killed with its machine leaves its pidfile, and zfs-fuse refuses to start over it
     # (exit 1, no message); its dead FUSE mounts would make every later mount fail.
     rm -f /run/zfs-fuse.pid /var/run/zfs-fuse.pid
-    awk '$3 == "fuse" && $1 !~ /^\/dev/ {print $2}' /proc/mounts | sort -r | while read -r m; do
+    awk '$3 == "fuse.zfs" {print $2}' /proc/mounts | sort -r | while read -r m; do
         umount -l "$m" 2>/dev/null || true
     done
     zfs-fuse --pidfile /run/zfs-fuse.pid || { echo "zfs-fuse-start: zfs-fuse failed to start (exit $?)" >&2; exit 1; }
