@@ -63,6 +63,19 @@ def scan(zpool: TestPool, monkeypatch: pytest.MonkeyPatch) -> TestPool:
     return zpool
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_rundir_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Session fixtures (the e2e release fetch) run before function-scoped ones: their locks must
+    not land in /var/run/iocjail either."""
+    before = os.environ.get("IOCJAIL_RUNDIR")
+    os.environ["IOCJAIL_RUNDIR"] = str(tmp_path_factory.getbasetemp() / "run")
+    yield
+    if before is None:
+        os.environ.pop("IOCJAIL_RUNDIR", None)
+    else:
+        os.environ["IOCJAIL_RUNDIR"] = before
+
+
 @pytest.fixture(autouse=True)
 def _private_rundir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Locks and journals of tests live in a temporary directory, never in /var/run/iocjail."""
