@@ -192,15 +192,24 @@ def stop_plan(host: Host, name: str) -> list[str]:
     journal (what was applied, whatever the config says now), or, for a stopped jail, the undo of
     a start of its current config."""
     ref = resolve(host, name, prefix=True)
-    journal = _live_journal(host, ref.name)
+    applied = journal_stop_plan(host, ref.name)
+    if applied is not None:
+        return applied
+    built, _ = plan(host, ref.name)
+    runner = LinuxRuntime().runner(built.facts)
+    return [f"# stop plan of {ref.name}: not running; after a start of its current config, stop would run",
+            *stop_plan_lines(built.steps, runner.describe)]
+
+
+def journal_stop_plan(host: Host, name: str) -> list[str] | None:
+    """The undo of jail NAME's journal as `stop --plan` prints it, on this host's runtime; None
+    when it has no journal."""
+    journal = _live_journal(host, name)
     if journal is None:
-        built, _ = plan(host, ref.name)
-        runner = LinuxRuntime().runner(built.facts)
-        return [f"# stop plan of {ref.name}: not running; after a start of its current config, stop would run",
-                *stop_plan_lines(built.steps, runner.describe)]
+        return None
     runner = runtimes.of(host).runner(journal.facts)
     begun = [journal.records[i].step for i in journal.begun()]
-    return [f"# stop plan of {ref.name} (jid {journal.jid}, {journal.state}): undo what its start applied",
+    return [f"# stop plan of {name} (jid {journal.jid}, {journal.state}): undo what its start applied",
             *stop_plan_lines(begun, runner.describe)]
 
 

@@ -271,3 +271,17 @@ def test_start_refuses_a_running_jail_and_recovers_a_crashed_one(pool, etc, tmp_
     assert fb.calls.index(removed) < fb.calls.index(created)
     assert state.running(host) == {"www1": Running("www1", 1, "up")}
     lifecycle.stop(host, "www1")
+
+
+def test_stop_plan_of_a_running_jail_is_the_undo_of_its_journal(pool, etc, tmp_path):
+    fb = FreeBSDHost()
+    host = freebsd(fb, etc, tmp_path / "run")
+    path = jail(pool, "www1", ip4_addr="em0|192.0.2.10/24")
+    assert lifecycle.journal_stop_plan(host, "www1") is None  # not running: no journal
+    lifecycle.start(host, "www1", now=lambda: NOW)
+    (path / "config.json").write_text(json.dumps({**stored(path), "ip4_addr": "em0|192.0.2.99/24"}))
+    calls = len(fb.calls)
+    lines = lifecycle.journal_stop_plan(host, "www1")
+    assert lines is not None and lines[0] == "# stop plan of www1 (jid 1, up): undo what its start applied"
+    assert "  ifconfig em0 inet 192.0.2.10 -alias" in lines and "192.0.2.99" not in "\n".join(lines)
+    assert len(fb.calls) == calls  # a plan runs nothing
