@@ -213,5 +213,7 @@ class Zsh(ZshComplete):
         return super().format_completion(item)
 
 
-add_completion_class(Bash)
-add_completion_class(Zsh)
+def register() -> None:
+    """Make click print iocjail's bash and zsh scripts (`_IOCJAIL_COMPLETE=bash_source`)."""
+    add_completion_class(Bash)
+    add_completion_class(Zsh)

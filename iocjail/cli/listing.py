@@ -3,7 +3,7 @@ import click
 from iocjail import render
 from iocjail.cli.common import Ctx, output_format, output_options, pass_ctx
 from iocjail.services import listing as service
-from iocjail.services import plugin_source, plugins
+from iocjail.services import plugin_source
 from iocjail.services import releases as release_service
 
 COLUMNS = ("JID", "NAME", "STATE", "RELEASE", "IP4")
@@ -99,6 +99,8 @@ def _list_releases(ctx: Ctx, fmt: render.Format) -> None:
 
 
 def _list_plugins(ctx: Ctx, fmt: render.Format, remote: bool, repository: str, sort: str) -> None:
+    from iocjail.services import plugins  # the installer's imports: only for -P (list starts faster)
+
     if remote:
         found = plugins.remote(ctx.host, repository)
         rows = [(e.name, e.description, e.key) for e in found.index.entries]

@@ -11,13 +11,16 @@ import logging
 import pkgutil
 import sys
 import traceback
+from collections.abc import MutableMapping
 from typing import Any
 
 import click
 
 import iocjail.cli
 from iocjail import __version__
+from iocjail.cli import complete
 from iocjail.cli.common import Ctx
+from iocjail.cli.index import MODULES
 from iocjail.errors import IocjailError
 
 INTERNAL_ERROR = 70  # EX_SOFTWARE
@@ -45,6 +48,22 @@ SECTIONS = ("Setup", "Releases", "Jails", "Lifecycle", "Properties", "Snapshots"
 
 
 class Group(click.Group):
+    """Commands are loaded on demand: the one being run through cli/index.py, all of them for
+    `--help`, completion and anything that lists them."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        load_all(self)
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and self is cli:
+            module = MODULES.get(cmd_name)
+            if module is not None:
+                _register(self, module)
+            if cmd_name not in self.commands:
+                load_all(self)
+        return super().get_command(ctx, cmd_name)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """Commands grouped by purpose, in SECTIONS order."""
         by_section: dict[str, list[tuple[str, str]]] = {}
@@ -105,19 +124,27 @@ def cli(ctx: click.Context, debug: bool, pool: str | None) -> None:
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="iocjail: debug: %(name)s: %(message)s")
 
 
-def register_commands(group: click.Group) -> None:
-    """Every module of iocjail.cli exposing COMMANDS adds them, under its SECTION.
-
-    Discovery keeps this file out of every new command's change.
-    """
-    for info in sorted(pkgutil.iter_modules(iocjail.cli.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"iocjail.cli.{info.name}")
-        for command in getattr(module, "COMMANDS", ()):
-            command.section = getattr(module, "SECTION", "Other")
-            group.add_command(command)
+def _register(group: click.Group, name: str) -> None:
+    """The COMMANDS of module iocjail.cli.NAME join the group, under its SECTION."""
+    module = importlib.import_module(f"iocjail.cli.{name}")
+    for command in getattr(module, "COMMANDS", ()):
+        command.section = getattr(module, "SECTION", "Other")
+        group.add_command(command)
 
 
-register_commands(cli)
+def load_all(group: click.Group | None = None) -> MutableMapping[str, click.Command]:
+    """Every module of iocjail.cli exposing COMMANDS adds them (discovery keeps this file out of
+    every new command's change). Returns the group's commands."""
+    target = cli if group is None else group
+    if not getattr(target, "_all_loaded", False):
+        for info in sorted(pkgutil.iter_modules(iocjail.cli.__path__), key=lambda m: m.name):
+            if info.name not in ("main", "index"):
+                _register(target, info.name)
+        target._all_loaded = True  # type: ignore[attr-defined]
+    return target.commands
+
+
+complete.register()
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ import click
 import pytest
 
 from iocjail import manpage
-from iocjail.cli.main import cli
+from iocjail.cli.main import cli, load_all
 from iocjail.model.properties import PROPS
 from tests.support.capabilities import require
 
@@ -39,7 +39,7 @@ def test_mandoc_lint_is_clean():
 
 
 def test_every_command_and_option_is_documented(page):
-    for name, command in cli.commands.items():
+    for name, command in load_all().items():
         if command.hidden:
             continue
         assert f".Nm {name}\n" in page, name

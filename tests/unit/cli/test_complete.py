@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from iocjail.cli import complete
-from iocjail.cli.main import cli
+from iocjail.cli.main import cli, load_all
 from iocjail.model.properties import PROPS
 
 BIN = Path(sys.executable).parent
@@ -130,7 +130,7 @@ JAIL_ARGUMENTS = {"jail", "name", "names", "source", "old"}
 def test_every_jail_argument_completes():
     """A new command whose argument names a jail gets a callback too (iocjail.cli.complete)."""
     missing = []
-    for name, command in cli.commands.items():
+    for name, command in load_all().items():
         for param in command.params:
             if param.param_type_name == "argument" and param.name in JAIL_ARGUMENTS \
                     and param._custom_shell_complete is None:

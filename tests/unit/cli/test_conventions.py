@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from iocjail import __version__
-from iocjail.cli.main import Group, cli
+from iocjail.cli.main import Group, cli, load_all
 from iocjail.cli.common import Ctx
 from iocjail.errors import JailNotFound
 
@@ -25,28 +25,28 @@ def test_version():
     assert result.exit_code == 0 and result.output.strip() == f"iocjail {__version__}"
 
 
-@pytest.mark.parametrize("name", sorted(cli.commands))
+@pytest.mark.parametrize("name", sorted(load_all()))
 def test_every_command_has_help_with_a_summary_and_an_example(name):
     result = invoke(name, "--help")
     assert result.exit_code == 0
     assert "Example:" in result.output
-    assert cli.commands[name].get_short_help_str().strip()
+    assert load_all()[name].get_short_help_str().strip()
 
 
-@pytest.mark.parametrize("name", sorted(cli.commands))
+@pytest.mark.parametrize("name", sorted(load_all()))
 def test_the_summary_is_one_short_line_shown_whole_in_the_listing(name):
     from iocjail.cli.main import SUMMARY_MAX
 
-    summary = inspect.cleandoc(cli.commands[name].help or "").split("\n\n")[0]
+    summary = inspect.cleandoc(load_all()[name].help or "").split("\n\n")[0]
     assert "\n" not in summary and summary.endswith("."), f"{name}: the first paragraph is one sentence on one line"
     assert len(summary) <= SUMMARY_MAX, f"{name}: a summary of at most {SUMMARY_MAX} characters"
     listing = " ".join(invoke("--help").output.split())
     assert f" {name} {summary}" in listing  # never cut short with "..."
 
 
-@pytest.mark.parametrize("name", sorted(cli.commands))
+@pytest.mark.parametrize("name", sorted(load_all()))
 def test_examples_are_iocjail_command_lines(name):
-    doc = inspect.cleandoc(cli.commands[name].help or "")
+    doc = inspect.cleandoc(load_all()[name].help or "")
     block = doc.split("Example:", 1)[1].strip().split("\n\n")[0]
     lines = [line.strip() for line in block.splitlines() if line.strip()]
     assert lines and all(line.startswith("iocjail ") for line in lines), lines
@@ -117,7 +117,7 @@ def test_help_groups_every_command_under_a_known_section():
 
     result = invoke("--help")
     assert result.exit_code == 0
-    for name, command in cli.commands.items():
+    for name, command in load_all().items():
         assert getattr(command, "section", None) in SECTIONS, name
         assert f"  {name} " in result.output
     positions = [result.output.find(f"\n{s}:") for s in SECTIONS if f"\n{s}:" in result.output]
