@@ -1,7 +1,8 @@
 """`start --rc` and `stop --rc`: the options and the output, shared by cli/lifecycle.py's
 `start` and `stop` (this module defines no command of its own).
 
-Output: one line per jail, in the schedule's order (never completion order), `NAME: status`
+Output: one line per jail, in the schedule's order (never completion order), printed as soon as
+it and every line before it are known, `NAME: status`
 and, for a jail that failed, was skipped or left out, `: why`. `--json` gives the same as a
 list of objects, with `started`/`finished` in seconds from the run's first action. The exit
 status is 0 only if every jail ended where the run meant it to.
@@ -44,12 +45,11 @@ def run(ctx: Ctx, verb: str, names: Sequence[str], jobs: int | None, as_json: bo
     if names:
         raise click.UsageError("--rc takes no jail names: it acts on every jail with boot=on")
     rc = boot.start_rc if verb == "start" else boot.stop_rc
-    outcomes = rc(ctx.host, jobs)
     if as_json:
+        outcomes = rc(ctx.host, jobs)
         click.echo(to_json(outcomes))
-    else:
-        for outcome in outcomes:
-            click.echo(outcome.line())
+    else:  # each line as soon as it and the ones before it are known
+        outcomes = rc(ctx.host, jobs, report=lambda outcome: click.echo(outcome.line()))
     boot.check(outcomes, verb)
 
 

@@ -39,6 +39,7 @@ log = logging.getLogger("iocjail.services.boot")
 # nothing needed doing ("already running"); it raises to fail.
 Action = Callable[[str], "str | None"]
 Clock = Callable[[], float]
+Report = Callable[["Outcome"], None]
 Attempt = tuple[float, float, "str | None", "BaseException | None"]  # began, ended, note, error
 
 OK_STATES = ("started", "stopped", "already running", "not running", "kept running")
@@ -79,23 +80,35 @@ def default_jobs() -> int:
 # -- the scheduler ---------------------------------------------------------------------------
 
 def run_rc(schedule: Schedule, action: Action, jobs: int, *, clock: Clock = time.monotonic,
-           done: str = "started") -> list[Outcome]:
+           done: str = "started", report: Report | None = None) -> list[Outcome]:
     """Run `action` on every task of `schedule`, `jobs` at a time, as its order allows.
 
     A task runs when every task of a lower level and every task in its `after` have finished;
     it is skipped if one of its `needs` did not succeed. Left-out jails are reported too, after
-    the tasks. `done` is the status of a task whose action returned None.
+    the tasks. `done` is the status of a task whose action returned None. `report` gets each
+    outcome as soon as it and every one before it in the schedule are known: a boot of
+    hundreds of jails shows its progress, in a stable order.
     """
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, not {jobs}")
     finished: dict[str, Outcome] = {}
     pending: list[Task] = list(schedule.tasks)
     in_flight: dict[Future[Attempt], Task] = {}
+    reported = 0
+
+    def report_ready() -> None:
+        nonlocal reported
+        while reported < len(schedule.tasks) and schedule.tasks[reported].name in finished:
+            if report:
+                report(finished[schedule.tasks[reported].name])
+            reported += 1
+
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="iocjail-rc") as pool:
         try:
             while pending or in_flight:
                 for task in _release(pending, finished, in_flight, jobs):
                     in_flight[pool.submit(_attempt, action, task.name, clock)] = task
+                report_ready()  # skips are known at release
                 if not in_flight:  # nothing runs and nothing may: the schedule was not a DAG
                     for task in pending:
                         finished[task.name] = Outcome(task.name, "skipped", "its order cannot be satisfied",
@@ -105,12 +118,17 @@ def run_rc(schedule: Schedule, action: Action, jobs: int, *, clock: Clock = time
                 for future in completed:
                     task = in_flight.pop(future)
                     finished[task.name] = _outcome(task, future.result(), done)
+                report_ready()
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)  # ^C: start nothing more, let running ones end
             raise
+    report_ready()
     outcomes = [finished[t.name] for t in schedule.tasks]
-    outcomes += [Outcome(j.name, "left out", j.reason) for j in schedule.left_out]
-    return outcomes
+    left_out = [Outcome(j.name, "left out", j.reason) for j in schedule.left_out]
+    for outcome in left_out:
+        if report:
+            report(outcome)
+    return outcomes + left_out
 
 
 def _release(pending: list[Task], finished: dict[str, Outcome], in_flight: Mapping[Future[Attempt], Task],
@@ -163,7 +181,7 @@ def _outcome(task: Task, result: Attempt, done: str) -> Outcome:
 # -- start --rc / stop --rc ------------------------------------------------------------------
 
 def start_rc(host: Host, jobs: int | None = None, *, start_one: Action | None = None,
-             clock: Clock = time.monotonic) -> list[Outcome]:
+             clock: Clock = time.monotonic, report: Report | None = None) -> list[Outcome]:
     """Start the boot set (model/boot.py) and record the jails started only as dependencies.
 
     `start_one(name)` starts one jail, without starting its dependencies (the schedule did);
@@ -174,7 +192,7 @@ def start_rc(host: Host, jobs: int | None = None, *, start_one: Action | None = 
         found = gather(host)
         action = start_one or _lifecycle_start(host, found.refs)
         outcomes = run_rc(start_schedule(found.jails.values()), action, jobs or default_jobs(), clock=clock,
-                          done="started")
+                          done="started", report=report)
         started = {o.name for o in outcomes if o.dependency and o.status == "started"}
         if started:
             save_record(host, load_record(host) | started)
@@ -182,7 +200,7 @@ def start_rc(host: Host, jobs: int | None = None, *, start_one: Action | None = 
 
 
 def stop_rc(host: Host, jobs: int | None = None, *, stop_one: Action | None = None,
-            clock: Clock = time.monotonic) -> list[Outcome]:
+            clock: Clock = time.monotonic, report: Report | None = None) -> list[Outcome]:
     """Stop every boot=on jail and the recorded dependencies nothing left running needs."""
     with _boot_lock(host):
         found = gather(host)
@@ -193,9 +211,13 @@ def stop_rc(host: Host, jobs: int | None = None, *, stop_one: Action | None = No
         def action(name: str) -> str | None:
             return "not running" if name not in found.running else stop(name)
 
-        outcomes = run_rc(schedule, action, jobs or default_jobs(), clock=clock, done="stopped")
-        outcomes += [Outcome(n, "kept running", "a running jail still depends on it", dependency=True)
-                     for n in schedule.kept]
+        outcomes = run_rc(schedule, action, jobs or default_jobs(), clock=clock, done="stopped", report=report)
+        kept = [Outcome(n, "kept running", "a running jail still depends on it", dependency=True)
+                for n in schedule.kept]
+        for outcome in kept:
+            if report:
+                report(outcome)
+        outcomes += kept
         down = {o.name for o in outcomes if o.status in ("stopped", "not running")}
         save_record(host, {n for n in recorded if n in found.jails and n in found.running and n not in down})
     return outcomes

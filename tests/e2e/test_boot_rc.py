@@ -103,3 +103,23 @@ def test_start_rc_json_reports_times_and_dependencies(jails):
     again = iocjail("start", "--rc")
     assert again.output.splitlines() == ["base: already running", "app: already running"]
     assert iocjail("stop", "--rc").output.splitlines() == ["app: stopped", "base: stopped"]
+
+
+def test_a_dependency_cycle_is_named_and_everything_else_boots(jails):
+    jails.make("a", boot="1", depends="b")
+    jails.make("b", boot="1", depends="a")
+    jails.make("c", boot="1", depends="a")
+    jails.make("d", boot="1")
+    result = iocjail("start", "--rc")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == "d: started"
+    out = {line.split(":", 1)[0]: line for line in lines}
+    assert set(out) == {"a", "b", "c", "d"}
+    assert out["a"] == "a: left out: dependency cycle: a -> b -> a"
+    assert out["b"] == "b: left out: dependency cycle: a -> b -> a"
+    assert out["c"].startswith("c: left out: ") and "'a'" in out["c"]
+    assert result.stderr == "iocjail: 3 of 4 jails did not start\n"
+    assert set(running(Host.from_env())) == {"d"}
+    assert iocjail("stop", "--rc").exit_code == 0
+    assert running(Host.from_env()) == {}

@@ -170,3 +170,19 @@ def test_default_jobs_is_a_sensible_number():
 def test_outcome_ok_states():
     assert Outcome("a", "kept running").ok and Outcome("a", "not running").ok
     assert not Outcome("a", "left out", "x").ok
+
+
+def test_report_gives_each_line_in_schedule_order_as_soon_as_it_is_known():
+    # level 10 runs "quick" and "slow" together (listed by name: quick first); "after" waits for
+    # slow; the left-out jail comes last.
+    jails = [J("slow", 10), J("quick", 10), J("after", 20, "slow"), J("ghosted", 30, "ghost")]
+    starter = Starter(cost={"slow": 4, "quick": 1})
+    schedule = start_schedule(jails)
+    assert schedule.names[:2] == ["quick", "slow"]
+    seen: list[tuple[str, float]] = []
+    outcomes = run_rc(schedule, starter, jobs=4, report=lambda o: seen.append((o.line(), time.monotonic())))
+    assert [line for line, _ in seen] == [o.line() for o in outcomes]  # the same lines, the same order
+    assert seen[-1][0].startswith("ghosted: left out")
+    when = dict(seen)
+    assert when["quick: started"] < starter.times["slow"][1]  # shown while slow still ran
+    assert starter.times["slow"][1] <= when["slow: started"] < starter.times["after"][1]
