@@ -150,7 +150,10 @@ def edit(host: Host, name: str, *, editor: Editor | None = None, mkdir: bool = F
         raise UsageError(f"fstab of {ref.name} not changed: the editor exited with status {status}")
     text = Path(tmp).read_text()
     with config.lock(host, ref.name):
-        old = read(ref)
+        try:
+            old = read(ref)
+        except FstabError:
+            old = []  # the broken file being fixed: nothing of it can be mounted
         now = path.read_bytes() if path.exists() else b""
         if now != before:
             raise ChangedWhileEditing(ref.name, tmp)
