@@ -76,7 +76,7 @@ bench: host venv
 # mypy is a developer tool, not a dependency: installed into the venv on demand.
 typecheck: venv
 	$(VENV)/bin/pip install -q mypy types-requests
-	$(VENV)/bin/mypy --strict --ignore-missing-imports iocjail/model iocjail/platform iocjail/render.py iocjail/cli/main.py iocjail/cli/common.py
+	$(VENV)/bin/mypy --strict --ignore-missing-imports iocjail
 
 clean-venv:
 	rm -rf $(VENV) *.egg-info

@@ -239,7 +239,7 @@ def _resumes_at(resp: requests.Response, offset: int) -> bool:
     if resp.status_code != 206:
         return False
     match = re.match(r"bytes (\d+)-", resp.headers.get("Content-Range", ""))
-    return bool(match) and int(match.group(1)) == offset
+    return match is not None and int(match.group(1)) == offset
 
 
 def copy(source: Path, dest: Path, sha256: str | None, progress: Progress | None = None) -> Fetched:

@@ -21,6 +21,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 from iocjail.errors import JailNotFound
+from iocjail.lifecycle.engine import Reporter
 from iocjail.model.datasets import is_under, plan_destroy
 from iocjail.model.values import kernel_name
 from iocjail.platform.zfs import TYPES
@@ -103,7 +104,7 @@ def _find(host: Host, datasets: dict[str, str | None], name: str) -> str:
 
 
 def destroy(host: Host, planned: JailDestroyPlan, *, recursive: bool,
-            reporter: lifecycle.Reporter | None = None) -> tuple[str, ...]:
+            reporter: Reporter | None = None) -> tuple[str, ...]:
     """Carry out a confirmed plan, after checking under the jails' locks that it still holds."""
     names = [u.rsplit("/", 1)[1] for u in planned.units]
     for name in reversed(planned.running):  # dependants (last in the plan) stop first
