@@ -146,12 +146,38 @@ class Writer:
 
 
 def sha256_of(path: Path, advance: Advance | None = None) -> str:
+    """The file's sha256. Reading (through FUSE, on zfs-fuse) and hashing each release the GIL:
+    a reader thread keeps the next chunks coming while this one hashes, so the check costs about
+    the longer of the two, not their sum."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
+    chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=8)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            with path.open("rb", buffering=0) as handle:
+                while not stop.is_set() and (chunk := handle.read(4 * CHUNK)):
+                    chunks.put(chunk)
+            chunks.put(None)
+        except BaseException as err:  # handed to the hashing thread
+            chunks.put(err)
+
+    reader = threading.Thread(target=read, name="sha256-reader", daemon=True)
+    reader.start()
+    try:
+        while (item := chunks.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            digest.update(item)
             if advance is not None:
-                advance(len(chunk))
+                advance(len(item))
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a reader waiting on a full queue
+            try:
+                chunks.get_nowait()
+            except queue.Empty:
+                reader.join(0.01)
     return digest.hexdigest()
 
 

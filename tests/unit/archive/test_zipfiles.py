@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import shutil
 import struct
 import subprocess
@@ -201,3 +202,16 @@ def test_a_write_error_in_the_writer_thread_reaches_the_caller():
     finally:
         sink.stop()
     assert not sink._thread.is_alive()
+
+
+def test_sha256_of_many_chunks_reports_progress_and_raises_read_errors(tmp_path):
+    path = tmp_path / "big.zip"
+    data = os.urandom(9 << 20) + b"tail"  # more than the reader's queue holds at once
+    path.write_bytes(data)
+    seen: list[int] = []
+    assert sha256_of(path, seen.append) == hashlib.sha256(data).hexdigest()
+    assert sum(seen) == len(data) and len(seen) >= 2
+    (tmp_path / "empty").write_bytes(b"")
+    assert sha256_of(tmp_path / "empty") == hashlib.sha256(b"").hexdigest()
+    with pytest.raises(FileNotFoundError):
+        sha256_of(tmp_path / "missing.zip")
