@@ -31,7 +31,7 @@ from iocjail.fetch.names import is_freebsd_release
 from iocjail.fetch.update import Command, freebsd_update_plan, userland_version
 from iocjail.model import config as model
 from iocjail.model.values import is_true
-from iocjail.platform import rootfs
+from iocjail.platform import rootfs, safe_paths
 from iocjail.platform.plan_exec import Executor, carry_out, check_available, default_executor
 from iocjail.services import config, releases
 from iocjail.services.host import Host
@@ -198,7 +198,7 @@ def update(host: Host, target: str, *, executor: Executor | None = None,
             new = _userland(subj.root) or subj.userland
             if subj.kind == "jail":
                 assert subj.ref is not None
-                shutil.rmtree(subj.ref.path / WORK, ignore_errors=True)
+                _remove_work(subj.ref)
                 changed = _set_release(host, subj.ref, new, locked=True)
             else:
                 changed = ()
@@ -208,10 +208,25 @@ def update(host: Host, target: str, *, executor: Executor | None = None,
 
 
 def _prepare_work(subj: Subject, conf: str) -> None:
+    """freebsd-update's conf and work directory beside config.json. That directory's contents
+    can come from an imported archive: a planted symlink there must never redirect a write
+    (`iocjail-update -> /etc` would overwrite the host's freebsd-update.conf), so whatever is
+    there is removed without following links, and the new tree made with no-follow opens."""
     assert subj.ref is not None
+    _remove_work(subj.ref)
     conf_path, work = work_paths(subj.ref)
-    work.mkdir(parents=True, exist_ok=True, mode=0o700)
-    conf_path.write_text(conf)
+    safe_paths.mkdir(subj.ref.path, WORK, mode=0o700)
+    safe_paths.mkdir(subj.ref.path, str(work.relative_to(subj.ref.path)), mode=0o700)
+    safe_paths.write_file(subj.ref.path, str(conf_path.relative_to(subj.ref.path)), conf.encode(), mode=0o600)
+
+
+def _remove_work(ref: JailRef) -> None:
+    """Remove the work directory (never through a symlink: a link itself is unlinked)."""
+    path = ref.path / WORK
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)  # rmtree does not follow symlinks inside the tree
 
 
 def snapshot_first(host: Host, dataset: str, kind: str, release: str, when: datetime) -> str:
@@ -222,10 +237,12 @@ def snapshot_first(host: Host, dataset: str, kind: str, release: str, when: date
 
 @contextmanager
 def rolled_back_on_failure(host: Host, name: str, dataset: str, snap: str,
-                           before: Callable[[], None] | None = None) -> Iterator[None]:
+                           before: Callable[[], None] | None = None,
+                           after: Callable[[], None] | None = None) -> Iterator[None]:
     """On a failure in the block (an interrupt too): `before()` (e.g. stop the jail the block
-    started), every filesystem of `dataset` rolled back to `snap`, and UpdateFailed raised in
-    the error's place (RollbackFailed if the rollback failed as well)."""
+    started), every filesystem of `dataset` rolled back to `snap`, `after()` (e.g. start again
+    a jail that ran before), and UpdateFailed raised in the error's place (RollbackFailed if the
+    rollback failed as well)."""
     try:
         yield
     except (IocjailError, OSError, KeyboardInterrupt) as err:
@@ -233,6 +250,8 @@ def rolled_back_on_failure(host: Host, name: str, dataset: str, snap: str,
             if before is not None:
                 before()
             rollback(host, dataset, snap)
+            if after is not None:
+                after()
         except IocjailError as again:
             raise RollbackFailed(name, _reason(err), snap, again) from err
         raise UpdateFailed(name, _reason(err), snap) from err

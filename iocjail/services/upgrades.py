@@ -16,7 +16,6 @@ built for the old release: `reinstall_packages` is the book's `pkg upgrade -f`, 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,8 +32,8 @@ from iocjail.platform.plan_exec import Executor, carry_out, check_available, def
 from iocjail.services import config, lifecycle, packages, releases, state
 from iocjail.services.host import Host
 from iocjail.services.updates import (CannotUpdate, Outcome, Subject, _jail_conf, _mountpoint, _prepare_work,
-                                      _set_release, _userland, rolled_back_on_failure, snapshot_first, subject,
-                                      utc_now, work_paths, WORK)
+                                      _remove_work, _set_release, _userland, rolled_back_on_failure, snapshot_first,
+                                      subject, utc_now, work_paths)
 
 
 class Runtime(Protocol):
@@ -157,7 +156,7 @@ def upgrade(host: Host, name: str, new: str, *, executor: Executor | None = None
             _prepare_work(subj, up.conf)
             carry_out(up.steps, up.cleanup, runner)
             userland = _userland(subj.root) or new
-            shutil.rmtree(subj.ref.path / WORK, ignore_errors=True)
+            _remove_work(subj.ref)
             changed = _set_release(host, subj.ref, userland, locked=True)
     return Outcome(subj.name, subj.kind, snap, subj.userland, userland, changed)
 
@@ -175,9 +174,18 @@ def _upgrade_basejail(host: Host, up: UpgradePlan, runner: Executor, runtime: Ru
         if started and not was_running:
             runtime.stop(ref.name)
 
+    def stop_started() -> None:  # on failure: whatever runs on the new base goes down first
+        if started or (was_running and runtime.running(ref.name)):
+            runtime.stop(ref.name)
+
+    def restart_if_it_ran() -> None:  # ... and a jail that ran before runs again, on the old base
+        if was_running:
+            runtime.start(ref.name)
+
     with config.lock(host, ref.name):
         snap = snapshot_first(host, ref.dataset, "upgrade", subj.userland, now())
-        with rolled_back_on_failure(host, ref.name, ref.dataset, snap, before=stop_if_started):
+        with rolled_back_on_failure(host, ref.name, ref.dataset, snap, before=stop_started,
+                                    after=restart_if_it_ran):
             fstab = ref.path / "fstab"
             atomic_write(fstab, JU.repoint_fstab(fstab.read_text(), str(host.iocroot), subj.release or "", up.new))
             _set_release(host, ref, userland, locked=True)

@@ -321,3 +321,28 @@ def test_templates_and_jails_without_freebsd_userland_are_refused(pool, iocroot)
     assert iocjail("set", "template=yes", "thick").exit_code == 0
     result = iocjail("update", "thick")
     assert result.exit_code == 2 and "is a template" in result.output
+
+
+def test_a_failing_upgrade_of_a_running_basejail_runs_it_again_on_its_old_base(pool, iocroot, new_release):
+    fstab = (iocroot / "jails" / "base" / "fstab").read_text()
+    runtime = Runtime(running=True)
+    executor = Scripted(**{"/iocage_upgrade": lambda step: 2})  # etcupdate fails
+    with pytest.raises(UpdateFailed, match=r"^base: etcupdate \(in ioc-base\) failed \(exit 2\); rolled back"):
+        upgrades.upgrade(pool, "base", NEW, executor=executor, runtime=runtime, now=lambda: WHEN)
+    assert (iocroot / "jails" / "base" / "fstab").read_text() == fstab
+    assert cfg(iocroot, "base")["release"] == "13.2-RELEASE-p4"
+    # stopped for the new base, started on it, stopped before the rollback, started again on the old one
+    assert runtime.calls == [("stop", "base"), ("start", "base"), ("stop", "base"), ("start", "base")]
+    assert runtime.up
+
+
+def test_a_planted_symlink_in_the_work_directory_is_never_followed(pool, iocroot, tmp_path):
+    victim = tmp_path / "host-etc"
+    victim.mkdir()
+    (victim / "freebsd-update.conf").write_text("the host's own\n")
+    (iocroot / "jails" / "thin" / "iocjail-update").symlink_to(victim)  # as an imported archive could carry
+    executor = Scripted()
+    updates.update(pool, "thin", executor=executor, now=lambda: WHEN)
+    assert (victim / "freebsd-update.conf").read_text() == "the host's own\n"
+    assert sorted(p.name for p in victim.iterdir()) == ["freebsd-update.conf"]
+    assert not (iocroot / "jails" / "thin" / "iocjail-update").exists()  # removed after a successful update
