@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from iocjail.errors import UsageError
+from iocjail.model import properties as P
+from iocjail.model.config import migrate
 from iocjail.model.provision import fstab_moved, renamed_config
 from iocjail.model.values import is_true
 
@@ -48,3 +51,19 @@ def imported_fstab(text: str, old_dirs: Iterable[str], new_dir: str) -> str:
         if old_dir != new_dir:
             text = fstab_moved(text, old_dir, new_dir)
     return text
+
+
+def config_problems(cfg: Mapping[str, str], defaults: Mapping[str, str]) -> list[str]:
+    """What is wrong in an imported config.json, judged by the property registry as `set` judges
+    values (after the usual migration of an older CONFIG_VERSION). Keys iocjail does not know
+    are left alone, as on any jail (iocage forks and plugins add their own)."""
+    migrated, _ = migrate(cfg, defaults, default=False)
+    problems = []
+    for key, value in migrated.items():
+        if key not in P.REGISTRY and P.passthrough_param(key) is None:
+            continue
+        try:
+            P.canonical(key, value)
+        except UsageError as err:
+            problems.append(str(err))
+    return problems

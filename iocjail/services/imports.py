@@ -232,6 +232,9 @@ def _rewrite_files(host: Host, inv: provisioning.Inventory, planned: tuple[M.Pla
         stored = model.parse_config_json(text, f"config.json of {new}")
     except CorruptConfig as err:
         raise IocjailError(f"{err}; nothing imported") from err
+    problems = I.config_problems(stored, config.load_defaults(host))
+    if problems:
+        raise IocjailError(f"config.json of {new} in the archive is not valid: {'; '.join(problems)}; nothing imported")
     cfg = I.imported_config(stored, old, new, as_template=as_template)
     if cfg != stored:
         rootfs.write_text(directory, "config.json", model.dump_config_json(cfg))

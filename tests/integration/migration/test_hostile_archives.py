@@ -191,3 +191,17 @@ def test_a_damaged_tar_xz_leaves_nothing_behind(fetched, iocroot, streams):
     archive.write_bytes(bytes(data))
     out = import_refused(fetched, archive, "--no-verify")
     assert "tar.xz" in out or "damaged" in out
+
+
+def test_a_config_with_invalid_values_is_refused_and_nothing_stays(fetched, iocroot):
+    bad = (b'{\n    "CONFIG_VERSION": "34",\n    "host_hostname": "web",\n    "host_hostuuid": "web",\n'
+           b'    "ip4_addr": "em0|300.1.1.1",\n    "priority": "5x",\n    "release": "13.2-RELEASE-p4",\n'
+           b'    "some_future_key": "kept"\n}\n')
+    parent = stream_of(fetched, "badparent", {"config.json": bad, "fstab": b""})
+    root = stream_of(fetched, "badroot", {"etc/motd": b"hi\n"})
+    p = prefix(iocroot)
+    archive = write_archive(iocroot / "images" / f"web_{D}.zip", [(p, parent), (f"{p}_root", root)])
+    line = import_refused(fetched, archive)
+    assert line.startswith("iocjail: config.json of web in the archive is not valid: ")
+    assert "priority" in line and "300.1.1.1" in line and "some_future_key" not in line
+    assert line.endswith("; nothing imported")
