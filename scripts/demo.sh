@@ -1,6 +1,6 @@
 #!/bin/sh
 # A short tour of iocjail on a throw-away file-backed pool: pool, activate, fetch, create, start,
-# exec, snapshot, list, export (once the command exists), stop, destroy.
+# exec, snapshot, list, export, stop, destroy.
 #
 # Leaves the machine as it found it: the demo's jails are stopped, the pool and its file are
 # destroyed, the active mark of any other pool is given back, its locks and journals live in its
@@ -144,13 +144,11 @@ run "$IOCJAIL" list -l
 run "$IOCJAIL" list -r
 run zfs list -r -t all -o name,used,origin "$pool/iocage"
 
-if "$IOCJAIL" export --help >/dev/null 2>&1; then
-    say "export it: a zip of the jail's datasets, with its .sha256, under POOL/iocage/images"
-    run "$IOCJAIL" stop "$JAIL"
-    run "$IOCJAIL" export "$JAIL"
-    run ls -l "$work/mnt/iocage/images"
-    run "$IOCJAIL" start "$JAIL"
-fi
+say "export it: a zip of the jail's datasets, with its .sha256, under POOL/iocage/images"
+run "$IOCJAIL" stop "$JAIL"
+run "$IOCJAIL" export "$JAIL"
+run ls -l "$work/mnt/iocage/images"
+run "$IOCJAIL" start "$JAIL"
 
 say "stop it: what the start did is undone in reverse (journaled), nothing is left running"
 run "$IOCJAIL" stop "$JAIL"
