@@ -14,7 +14,7 @@ from iocjail.lifecycle.freebsd_checks import HOST_SYSCTLS, HostFeatureMissing
 from iocjail.lifecycle.journal import Journal
 from iocjail.model.vnet import colon_mac, generate_mac_pair
 from iocjail.platform.shell import Result
-from iocjail.services import config, lifecycle, listing, props, state
+from iocjail.services import config, lifecycle, listing, packages, props, state
 from iocjail.services.freebsd_runtime import FreeBSDRuntime
 from iocjail.services.host import Host
 from iocjail.services.runtimes import Running
@@ -285,3 +285,38 @@ def test_stop_plan_of_a_running_jail_is_the_undo_of_its_journal(pool, etc, tmp_p
     assert lines is not None and lines[0] == "# stop plan of www1 (jid 1, up): undo what its start applied"
     assert "  ifconfig em0 inet 192.0.2.10 -alias" in lines and "192.0.2.99" not in "\n".join(lines)
     assert len(fb.calls) == calls  # a plan runs nothing
+
+
+class PkgExecutor:
+    """Runs the pkg plan's commands as the simulated host would: `fails[package]` attempts fail."""
+
+    def __init__(self, fb: FreeBSDHost, **fails: int) -> None:
+        self.fb, self.fails, self.ran = fb, dict(fails), []
+
+    def run(self, command) -> int:
+        self.ran.append((command.argv, dict(command.env or {})))
+        assert "ioc-www1" in self.fb.jails, "pkg -j needs the jail running"
+        package = command.argv[-1]
+        if self.fails.get(package, 0) > 0:
+            self.fails[package] -= 1
+            return 1
+        return 0
+
+    def exists(self, path: str) -> bool:
+        return False
+
+
+def test_pkg_install_on_freebsd_bootstraps_retries_and_stops_the_jail_again(pool, etc, tmp_path):
+    fb = FreeBSDHost()
+    host = freebsd(fb, etc, tmp_path / "run")
+    jail(pool, "www1", ip4_addr="em0|192.0.2.10/24")
+    executor = PkgExecutor(fb, nginx=2, curl=99)
+    failed = packages.install(host, "www1", ["nginx", "curl"], retries=3, executor=executor)
+    assert failed == ["curl"]
+    argvs = [argv for argv, _ in executor.ran]
+    assert argvs[0] == ("pkg-static", "-j", "ioc-www1", "install", "-q", "-y", "pkg")  # no pkg in the jail yet
+    assert argvs[1:] == [("pkg", "-j", "ioc-www1", "install", "-q", "-y", "nginx")] * 3 + \
+        [("pkg", "-j", "ioc-www1", "install", "-q", "-y", "curl")] * 3
+    assert all(env.get("ASSUME_ALWAYS_YES") == "yes" for _, env in executor.ran), executor.ran[0][1]
+    assert ("jail", "-f", str(tmp_path / "run" / "jail.ioc-www1.conf"), "-c", "ioc-www1") in fb.calls
+    assert fb.jails == {} and state.running(host) == {}  # started for the install, stopped again
