@@ -14,7 +14,7 @@ from iocjail.lifecycle.freebsd_checks import HOST_SYSCTLS, HostFeatureMissing
 from iocjail.lifecycle.journal import Journal
 from iocjail.model.vnet import colon_mac, generate_mac_pair
 from iocjail.platform.shell import Result
-from iocjail.services import config, lifecycle, listing, packages, props, state
+from iocjail.services import config, lifecycle, listing, packages, props, state, upgrades
 from iocjail.services.freebsd_runtime import FreeBSDRuntime
 from iocjail.services.host import Host
 from iocjail.services.runtimes import Running
@@ -320,3 +320,17 @@ def test_pkg_install_on_freebsd_bootstraps_retries_and_stops_the_jail_again(pool
     assert all(env.get("ASSUME_ALWAYS_YES") == "yes" for _, env in executor.ran), executor.ran[0][1]
     assert ("jail", "-f", str(tmp_path / "run" / "jail.ioc-www1.conf"), "-c", "ioc-www1") in fb.calls
     assert fb.jails == {} and state.running(host) == {}  # started for the install, stopped again
+
+
+def test_the_reinstall_offered_after_an_upgrade_is_pkg_upgrade_f_in_the_jail(pool, etc, tmp_path):
+    fb = FreeBSDHost()
+    host = freebsd(fb, etc, tmp_path / "run")
+    path = jail(pool, "www1", ip4_addr="em0|192.0.2.10/24")
+    (path / "root" / "usr" / "local" / "sbin").mkdir(parents=True)
+    (path / "root" / "usr" / "local" / "sbin" / "pkg").write_text("")  # pkg is there: no bootstrap
+    executor = PkgExecutor(fb)
+    result = upgrades.reinstall_packages(host, "www1", executor=executor)
+    assert result.code == 0
+    assert [argv for argv, _ in executor.ran] == [("pkg", "-j", "ioc-www1", "upgrade", "-f", "-y")]
+    assert "ioc-www1" in fb.jails  # pkg needs it running: started (and left running, as iocage does)
+    lifecycle.stop(host, "www1")
