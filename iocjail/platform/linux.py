@@ -239,7 +239,7 @@ class LinuxRunner:
         bind's remount would not propagate; a move carries the finished mount)."""
         fstype, source, root, target, options = action.args
         kind = "file" if fstype == "bind" and os.path.isfile(source) else "dir"
-        path = safe_paths.resolve(Path(root), target, kind=kind)
+        safe_paths.resolve(Path(root), target, kind=kind)  # refused before anything is made
         stage = self.rundir / "stage" / f"{os.getpid()}.{time.monotonic_ns()}"
         point = stage / "m"
         point.mkdir(parents=True)
@@ -252,8 +252,11 @@ class LinuxRunner:
                 shell.run(["mount", "--make-private", str(stage)])
                 shell.run(self._mount_argv(fstype, source, options, str(point)))
                 try:
-                    shell.run(["mount", "--move", str(point), str(path)])
-                except CommandFailed:
+                    # the jail runs: it could swap a component of the path for a symlink after the
+                    # check, so the move goes to the checked directory itself, held open
+                    with safe_paths.pinned(Path(root), target, kind=kind) as held:
+                        shell.run(["mount", "--no-canonicalize", "--move", str(point), held])
+                except (CommandFailed, safe_paths.UnsafePath):
                     shell.run(["umount", str(point)])
                     raise
             finally:

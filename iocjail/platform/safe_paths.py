@@ -8,6 +8,9 @@ directory on the way, and acts on the last component relative to its parent's de
 * `write_file` creates a temporary file in the parent and renames it over the name, so a symlink
   (or anything else) at the name is replaced, never followed;
 * `resolve` checks a mount target (every component a real directory) and returns its path;
+* `pinned` holds the checked target open and names it by its descriptor (`/proc/PID/fd/N`), so a
+  mount lands on that very directory even if the running jail swaps a path component for a
+  symlink between the check and the mount;
 * `read_file`, `mkdir`, `mknod`, `symlink` likewise.
 """
 
@@ -95,6 +98,30 @@ def resolve(root: Path, rel: str, *, kind: str = "dir") -> Path:
     if kind == "file" and stat.S_ISDIR(st.st_mode):
         raise UnsafePath(root, rel, "it is a directory")
     return Path(root, *parents, name)
+
+
+@contextmanager
+def pinned(root: Path, rel: str, *, kind: str = "dir") -> Iterator[str]:
+    """ROOT/rel checked as `resolve` does and held open (O_PATH) while the block runs; yields
+    `/proc/PID/fd/N`, which names that inode whatever happens to the path meanwhile. Give it to
+    mount(8) with `--no-canonicalize` (else mount resolves it back into a path)."""
+    parents, name = _split(rel)
+    with _dir_fd(root, parents, rel) as parent:
+        try:
+            fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+        except FileNotFoundError:
+            raise UnsafePath(root, rel, "it does not exist") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISLNK(st.st_mode):
+            raise UnsafePath(root, rel, "it is a symlink")
+        if kind == "dir" and not stat.S_ISDIR(st.st_mode):
+            raise UnsafePath(root, rel, "it is not a directory")
+        if kind == "file" and stat.S_ISDIR(st.st_mode):
+            raise UnsafePath(root, rel, "it is a directory")
+        yield f"/proc/{os.getpid()}/fd/{fd}"
+    finally:
+        os.close(fd)
 
 
 def write_file(root: Path, rel: str, data: bytes, mode: int = 0o644) -> None:

@@ -104,3 +104,32 @@ def test_a_replacing_symlink_replaces_a_planted_link_and_never_follows_it(world)
         S.symlink(root, "etc/sub", "x", replace=True)
     with pytest.raises(FileExistsError):
         S.symlink(root, "etc/rc.local", "other")  # without replace, an existing name stays
+
+
+def test_pinned_names_the_checked_directory_even_after_the_path_is_swapped(tmp_path):
+    root = tmp_path / "root"
+    (root / "mnt" / "data").mkdir(parents=True)
+    (tmp_path / "host").mkdir()
+    inode = (root / "mnt" / "data").stat().st_ino
+    with S.pinned(root, "/mnt/data") as held:
+        assert held.startswith(f"/proc/{os.getpid()}/fd/")
+        # the jail's root swaps the checked path for a link to the host, after the check
+        os.rename(root / "mnt", root / "mnt.real")
+        (root / "mnt").symlink_to(tmp_path / "host")
+        assert os.stat(held).st_ino == inode  # still the directory that was checked
+        assert not (root / "mnt" / "data").exists()  # by its path, it is gone
+    with pytest.raises(OSError):
+        os.stat(held)  # let go when the block ends
+
+
+def test_pinned_refuses_links_and_the_wrong_kind(tmp_path):
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "file").write_text("x")
+    (root / "link").symlink_to(tmp_path)
+    for rel, kind, why in (("/link", "dir", "symlink"), ("/etc/file", "dir", "not a directory"),
+                           ("/etc", "file", "is a directory"), ("/link/x", "dir", "symlink"),
+                           ("/nope", "dir", "does not exist")):
+        with pytest.raises(S.UnsafePath, match=why):
+            with S.pinned(root, rel, kind=kind):
+                pass
