@@ -17,6 +17,7 @@ own to make a step fail; `--plan` prints the plan and runs nothing.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -50,6 +51,9 @@ class UpdateFailed(IocjailError):
 
 class RollbackFailed(IocjailError):
     template = "{}: {}; the rollback to {} failed too ({}): roll back by hand (iocjail rollback -n NAME)"
+
+
+log = logging.getLogger("iocjail.services.updates")
 
 
 @dataclass(frozen=True)
@@ -292,8 +296,9 @@ def basejails_of(host: Host, release: str) -> list[JailRef]:
     for ref in all_jails(host):
         try:
             cfg = config.load(host, ref, defaults).effective
-        except IocjailError:
-            continue  # a corrupt config is not this command's to judge
+        except IocjailError as err:  # a corrupt config is not this command's to judge, but say so
+            log.warning("%s: skipped (its release is not updated): %s", ref.name, err)
+            continue
         fstab = ref.path / "fstab"
         if is_true(cfg.get("basejail")) and fstab.exists():
             if JU.basejail_source(fstab.read_text(), str(host.iocroot)) == ("releases", release):
