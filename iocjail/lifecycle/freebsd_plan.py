@@ -9,7 +9,8 @@ named in jail(8)'s vocabulary, each with its undo; the stop plan is their undo i
                   jail_zfs datasets made jailed; NAT: forwarding on, the jail's own pf anchor or
                   ipfw NAT instance and rule number
   ip4.addr/ip6.addr  shared-IP aliases this jail adds (`ifconfig IF inet A/L alias` ↔ -alias)
-  mount.devfs     the generated devfs ruleset (rules ↔ delset); a custom one is only checked
+  mount.devfs     the generated devfs ruleset (rules ↔ delset), with a plugin jail's manifest
+                  additions (`plugin_devfs`, model/devfs.py); a custom one is only checked
   mount.procfs    procfs / linprocfs, mounted by iocjail as iocage does (↔ umount)
   exec.prestart   hook on the host; its cleanup is exec_poststop, after the jail is gone
   jail            `jail -f CONF -c ioc-NAME`: jail(8) mounts mount.fstab, devfs, fdescfs (↔ jail -r)
@@ -66,6 +67,7 @@ class FreeBSDFacts:
     localtime: bool = True
     rundir: str = "/var/run/iocjail"
     conf_dir: str = F.RUNTIME_CONF_DIR  # where the runtime jail.conf goes (another one only in tests)
+    plugin_devfs: devfs.DevfsRules | None = None  # a pluginv2 jail's kept manifest's devfs_ruleset
 
     @property
     def root(self) -> str:
@@ -75,7 +77,7 @@ class FreeBSDFacts:
 def build_freebsd_plan(name: str, cfg: Mapping[str, str], facts: FreeBSDFacts) -> Plan:
     """The start plan of jail `name`; raises before anything runs when it cannot work."""
     check_host(name, cfg, facts.sysctls)
-    choice = devfs.choose_ruleset(cfg, facts.devfs_rulesets)
+    choice = devfs.choose_ruleset(cfg, facts.devfs_rulesets, facts.plugin_devfs)
     kname = kernel_name(name)
     conf_path = F.runtime_conf_path(name, facts.conf_dir)
     fib = cfg.get("exec_fib", "0")

@@ -17,6 +17,11 @@ with the manifest's name and the field:
 * properties: every key and value through the property registry, and none that acts on the host
   (hooks run on the host, delegated datasets, host files copied in, host NICs, device rules):
   a user who wants those gives them on the command line;
+* `kmods`: plain kernel module names (letters, digits, `_`, `-`), which reach `kldload -n` on a
+  FreeBSD host: no path, no `.ko` file name, nothing starting with `-`;
+* `devfs_ruleset`: device patterns relative to /dev with a mode (null, `unhide`, `hide` or octal
+  digits), none that could unhide a node giving the jail the host (model/devfs.host_node), and
+  includes that name a ruleset (a number or a name of /etc/defaults/devfs.rules);
 * the artifact's `overlay/` tree (`check_overlay`): plain files and directories under relative
   names, symlinks only to relative targets that stay inside the jail's root.
 """
@@ -32,7 +37,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from iocjail.errors import UsageError
+from iocjail.model import devfs as D
 from iocjail.model import properties
+from iocjail.model.devfs import DevfsRules
 
 REQUIRED = ("name", "release", "pkgs", "packagesite", "fingerprints", "artifact")
 GIT_SCHEMES = ("https", "http", "git")
@@ -56,7 +63,7 @@ _RELEASE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$")
 _PKG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+@/-]{0,199}$")
 _REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _HEX64_RE = re.compile(r"^[0-9a-fA-F]{64}$")
-_KMOD_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+_KMOD_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")  # a module name: no path, no .ko
 _DEVICE_RE = re.compile(r"^[A-Za-z0-9_*?.\[\]/-]{1,64}$")
 _WORD_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+/-]{0,99}$")
 _HOST_RE = re.compile(r"^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})|\[[0-9A-Fa-f:.]+\])$")
@@ -83,12 +90,6 @@ class InvalidIndex(UsageError):
 class Fingerprint:
     function: str
     fingerprint: str
-
-
-@dataclass(frozen=True)
-class DevfsRules:
-    paths: tuple[tuple[str, str | None], ...]
-    includes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -192,13 +193,13 @@ class _Problems:
         self.items.append(f"{key}: {why}")
 
 
-def _strings(value: Any, pattern: re.Pattern[str], key: str, problems: _Problems) -> tuple[str, ...]:
+def _strings(value: Any, pattern: re.Pattern[str], key: str, problems: _Problems, hint: str = "") -> tuple[str, ...]:
     if not isinstance(value, list):
         problems.add(key, "must be a list of strings")
         return ()
     bad = [v for v in value if not isinstance(v, str) or not pattern.match(v)]
     if bad:
-        problems.add(key, f"invalid entries {', '.join(repr(v) for v in bad[:5])}")
+        problems.add(key, f"invalid entries {', '.join(repr(v) for v in bad[:5])}" + (f" ({hint})" if hint else ""))
     return tuple(dict.fromkeys(v for v in value if isinstance(v, str)))
 
 
@@ -237,7 +238,8 @@ def validate_manifest(data: Mapping[str, Any], where: str, *, local: bool) -> Ma
         except UnsafeUrl as err:
             problems.add("artifact", str(err))
     props = _properties(data.get("properties", {}), problems)
-    kmods = _strings(data.get("kmods", []), _KMOD_RE, "kmods", problems)
+    kmods = _strings(data.get("kmods", []), _KMOD_RE, "kmods", problems,
+                     "plain kernel module names: letters, digits, '_' and '-'")
     devfs = _devfs(data["devfs_ruleset"], problems) if "devfs_ruleset" in data else None
     official = data.get("official", False)
     if not isinstance(official, bool):
@@ -321,13 +323,38 @@ def _devfs(value: Any, problems: _Problems) -> DevfsRules | None:
     for device, mode in value["paths"].items():
         if not _DEVICE_RE.match(device) or ".." in device.split("/") or device.startswith("/"):
             problems.add("devfs_ruleset.paths", f"invalid device pattern {device!r}")
-        elif mode is not None and not (isinstance(mode, str) and re.match(r"^[0-7]{3,4}$|^[a-z]+$", mode)):
-            problems.add("devfs_ruleset.paths", f"{device}: a mode is null, octal digits or a word")
+        elif not D.valid_mode(mode):
+            problems.add("devfs_ruleset.paths", f"{device}: a mode is null, 'unhide', 'hide' or octal digits")
+        elif mode != "hide" and D.host_node(device) is not None:
+            problems.add("devfs_ruleset.paths", f"{device} would unhide the host's /dev/{D.host_node(device)} in "
+                                                "the jail: a manifest may not (add such a rule yourself)")
         else:
             paths.append((device, mode))
     includes = _strings(value.get("includes", []), re.compile(r"^\$?[A-Za-z0-9_]{1,64}$"), "devfs_ruleset.includes",
                         problems)
+    unknown = [word for word in includes if D.include_number(word) is None]
+    if unknown:
+        problems.add("devfs_ruleset.includes", f"{', '.join(repr(w) for w in unknown[:5])}: a ruleset number or a "
+                                               f"name of /etc/defaults/devfs.rules ({', '.join(D.STOCK_RULESETS)})")
     return DevfsRules(tuple(paths), includes)
+
+
+def devfs_of(text: str | bytes, where: str) -> DevfsRules | None:
+    """Only the `devfs_ruleset` of a kept manifest (jails/NAME/PLUGIN.json), checked as at
+    install: what a start of the plugin jail adds to its generated ruleset, as iocage reads it."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InvalidManifest(where, f"not valid JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise InvalidManifest(where, "must be a JSON object")
+    if "devfs_ruleset" not in data:
+        return None
+    problems = _Problems()
+    rules = _devfs(data["devfs_ruleset"], problems)
+    if problems.items:
+        raise InvalidManifest(where, "; ".join(problems.items))
+    return rules
 
 
 def is_plugin_name(name: str) -> bool:

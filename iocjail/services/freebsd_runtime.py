@@ -14,6 +14,10 @@ its name, and commands enter it with ``[setfib FIB] jexec -u USER|-U USER ioc-NA
 exec and console do. Every process goes through the injected `run` (and `logged`, for what is
 appended to the console log), so tests replay a FreeBSD host's answers on any machine; on other
 systems nothing selects this runtime.
+
+A plugin jail (type pluginv2) adds its manifest's devfs rules to its generated ruleset: they are
+read at every start from the manifest kept beside its config (``jails/NAME/PLUGIN.json``, named
+by ``plugin_name``), where iocage keeps and reads them too.
 """
 
 from __future__ import annotations
@@ -33,11 +37,14 @@ from iocjail.lifecycle.freebsd_plan import FreeBSDFacts, build_freebsd_plan, con
 from iocjail.lifecycle.linux_plan import clean_env
 from iocjail.lifecycle.plan import Action, Plan, Step
 from iocjail.model import addresses as A
+from iocjail.model import plugin_manifest as M
+from iocjail.model.devfs import DevfsRules
 from iocjail.model.fstab import Entry as FstabEntry
+from iocjail.model.plugin_files import manifest_copy_name
 from iocjail.model.values import is_true, kernel_name
 from iocjail.platform import freebsd as F
 from iocjail.platform import freebsd_output as O
-from iocjail.platform import shell
+from iocjail.platform import safe_paths, shell
 from iocjail.platform.freebsd_runner import FreeBSDRunner, LoggedFn, append_to_log
 from iocjail.services import config
 from iocjail.services.host import Host
@@ -135,13 +142,26 @@ def plan(host: Host, name: str, *, run: RunFn = shell.run) -> tuple[Plan, list[s
     rundir = str(config.rundir())
     jid = J.lowest_free(J.used_jids(config.rundir()))
     jaildir, iocroot = str(ref.path), str(host.iocroot)
+    additions = plugin_devfs(ref, cfg)
     if not on_freebsd():
         facts = assumed_facts(cfg, jid=jid, jaildir=jaildir, iocroot=iocroot, pool=host.pool, rundir=rundir)
-        return plan_lines(ref.name, cfg, facts, assumed=True)
+        return plan_lines(ref.name, cfg, replace(facts, plugin_devfs=additions), assumed=True)
     jails = O.parse_jls_json(run(list(F.jls_argv())).stdout)
     facts = gather_facts(cfg, jid=free_jid(jid, {j.jid for j in jails.values()}), jaildir=jaildir, iocroot=iocroot,
                          pool=host.pool, rundir=rundir, datasets=_existing(host, cfg), run=run)
-    return plan_lines(ref.name, cfg, facts, assumed=False)
+    return plan_lines(ref.name, cfg, replace(facts, plugin_devfs=additions), assumed=False)
+
+
+def plugin_devfs(ref: JailRef, cfg: Mapping[str, str]) -> DevfsRules | None:
+    """A pluginv2 jail's devfs additions from its kept manifest (None for any other jail, or
+    without a kept manifest, as iocage); a kept manifest whose devfs_ruleset is invalid or a
+    symlink refuses the start before anything runs."""
+    plugin = cfg.get("plugin_name", "none")
+    if cfg.get("type") != "pluginv2" or not M.is_plugin_name(plugin):
+        return None
+    name = manifest_copy_name(plugin)
+    text = safe_paths.read_file(ref.path, name)
+    return None if text is None else M.devfs_of(text, str(ref.path / name))
 
 
 def _existing(host: Host, cfg: Mapping[str, str]) -> frozenset[str]:
@@ -191,7 +211,7 @@ class FreeBSDRuntime:
         runs when a kernel feature the config needs is missing (lifecycle/freebsd_checks.py)."""
         facts = gather_facts(cfg, jid=jid, jaildir=str(ref.path), iocroot=str(host.iocroot), pool=host.pool,
                              rundir=str(config.rundir()), datasets=_existing(host, cfg), run=self._run, etc=self._etc)
-        facts = replace(facts, conf_dir=self._conf_dir)
+        facts = replace(facts, conf_dir=self._conf_dir, plugin_devfs=plugin_devfs(ref, cfg))
         return Built(build_freebsd_plan(ref.name, cfg, facts), config_updates(ref.name, cfg))
 
     def runner(self, facts: Mapping[str, str], wrap: Wrap | None = None) -> Runner:

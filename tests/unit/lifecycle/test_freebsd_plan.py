@@ -21,7 +21,7 @@ from iocjail.lifecycle.engine import stop_plan_lines
 from iocjail.lifecycle.freebsd_plan import FreeBSDFacts, build_freebsd_plan, config_updates, describe_action
 from iocjail.lifecycle.journal import Journal
 from iocjail.lifecycle.plan import START_ORDER
-from iocjail.model.devfs import RulesetMissing
+from iocjail.model.devfs import DevfsRules, RulesetMissing
 from iocjail.model.properties import default_config, jail_identity
 from iocjail.platform.freebsd_output import Route, parse_ifconfig
 from tests.unit.lifecycle.freebsd_host import SimulatedHost
@@ -105,6 +105,10 @@ CASES: dict[str, tuple[str, dict[str, str], dict[str, object]]] = {
     "vnet_interfaces_resolver": ("fw1", dict(VNET, interfaces="vnet0:none", ip4_addr="vnet0|10.9.0.2/24,ix1|198.51.100.9/24",
                                              vnet_interfaces="ix1", defaultrouter="none", resolver="nameserver 1.1.1.1;search lan",
                                              host_time="0", allow_raw_sockets="1", children_max="2"), {}),
+    # a plugin jail: its kept manifest's devfs paths and includes join the generated ruleset
+    "plugin_devfs": ("plex", dict(VNET, ip4_addr="vnet0|10.0.0.8/24", type="pluginv2", plugin_name="plex", bpf="1"),
+                     dict(plugin_devfs=DevfsRules((("dri/*", "0666"), ("drm/*", None), ("cuaU*", "unhide")),
+                                                  ("$devfsrules_unhide_login", "10")))),
     "old_host_no_devfs": ("old1", dict(ip4_addr="em0|192.0.2.35", devfs_ruleset="0", mount_fdescfs="1",
                                       allow_mlock="1", resolver="/dev/null"), dict(host_version="11.4-RELEASE")),
 }

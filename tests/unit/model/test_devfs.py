@@ -6,7 +6,8 @@ import pytest
 
 from iocjail.errors import PropertyConflict
 from iocjail.model import devfs
-from iocjail.model.devfs import DevfsChoice, RulesetMissing, choose_ruleset, next_free_ruleset, ruleset_rules
+from iocjail.model.devfs import (DevfsChoice, DevfsRules, IncludeMissing, RulesetMissing, choose_ruleset,
+                                 next_free_ruleset, ruleset_rules)
 
 # Ruleset 4 of /etc/defaults/devfs.rules, spelled out the way iocage writes it, in its order.
 BASE = [
@@ -42,10 +43,47 @@ def test_optional_devices_follow_their_properties_in_iocage_order():
     assert list(ruleset_rules({"bpf": "on"})[len(BASE):]) == [("path", "bpf*", "unhide")]
 
 
-def test_plugin_additions_come_last():
-    rules = ruleset_rules({}, {"dri/*": "0666", "drm/*": None}, includes=[5])
-    assert list(rules[len(BASE):]) == [("path", "dri/*", "mode", "0666", "unhide"),
-                                       ("path", "drm/*", "unhide"), ("include", "5")]
+def test_plugin_additions_follow_ruleset_4_and_precede_the_jails_own_devices():
+    plex = DevfsRules((("dri/*", "0666"), ("drm/*", None), ("cuaU*", "unhide"), ("bpf*", "hide")),
+                      ("$devfsrules_jail_vnet", "$devfsrules_hide_all", "10", "devfsrules_unhide_login"))
+    rules = ruleset_rules({"bpf": "1"}, plex)
+    assert list(rules[:len(BASE)]) == BASE
+    assert list(rules[len(BASE):]) == [
+        ("include", "5"), ("include", "10"),  # 1-3 are spelled out above: dropped, as iocage drops them
+        ("path", "dri/*", "mode", "0666", "unhide"), ("path", "drm/*", "unhide"), ("path", "cuaU*", "unhide"),
+        ("path", "bpf*", "hide"),
+        ("path", "bpf*", "unhide")]  # the user's bpf=1 comes last, so it wins over the manifest
+
+
+@pytest.mark.parametrize("word,number", [("5", 5), ("$devfsrules_jail", 4), ("devfsrules_jail_vnet", 5),
+                                         ("$devfsrules_hide_all", 1), ("0", None), ("70000", None),
+                                         ("$5", None), ("$my_rules", None), ("devfsrules", None)])
+def test_include_numbers(word, number):
+    assert devfs.include_number(word) == number
+
+
+@pytest.mark.parametrize("pattern,node", [
+    ("mem", "mem"), ("*mem", "mem"), ("k*", "kmem"), ("*", "mem"), ("ada*", "ada0"), ("da[0-9]*", "da0"),
+    ("zvol/*", "zvol/pool/volume"), ("gpt*", "gpt/disk0"), ("pf", "pf"), ("tty*", "ttyv0"), ("d*", "devctl"),
+    ("dri/*", None), ("drm/*", None), ("bpf*", None), ("cuaU*", None), ("ttyU*", None), ("nvidia*", None),
+    ("usb/*", None), ("dsp*", None), ("tun*", None), ("fuse", None),
+])
+def test_patterns_that_would_hand_the_jail_the_host_are_named(pattern, node):
+    assert devfs.host_node(pattern) == node
+
+
+def test_a_plugins_rules_only_join_a_generated_ruleset():
+    plex = DevfsRules((("dri/*", None),), ("10",))
+    generated = choose_ruleset({"devfs_ruleset": "4"}, {1, 2, 3, 4, 10}, plex)
+    assert generated.rules[-2:] == (("include", "10"), ("path", "dri/*", "unhide"))
+    # the admin's own ruleset is used as it is, the manifest's additions left out (as iocage does)
+    assert choose_ruleset({"devfs_ruleset": "10"}, {1, 2, 3, 4, 10}, plex) == DevfsChoice(10, False, ())
+
+
+def test_a_ruleset_the_manifest_includes_must_exist():
+    with pytest.raises(IncludeMissing, match="devfs ruleset 12 .*does not exist on this host"):
+        choose_ruleset({}, {1, 2, 3, 4}, DevfsRules((), ("12",)))
+    assert choose_ruleset({}, {1, 2, 3, 4}, DevfsRules((), ("$devfsrules_unhide_basic",))).generated
 
 
 @pytest.mark.parametrize("existing,minimum,expected", [

@@ -68,14 +68,45 @@ def test_each_missing_required_key_is_refused(key):
     ("properties", {"natt": "1"}, "properties.natt: unknown property"),
     ("official", "yes", "official: must be true or false"),
     ("revision", [1], "revision: must be a string or a number"),
-    ("kmods", ["ok", "../x"], "kmods: invalid entries '../x'"),
+    ("kmods", ["ok", "../x"], "kmods: invalid entries '../x' (plain kernel module names"),
+    ("kmods", ["fusefs.ko", "/boot/kernel/x", "-v", "a b"], "kmods: invalid entries 'fusefs.ko', '/boot/kernel/x', "
+                                                           "'-v', 'a b'"),
+    ("kmods", "fusefs", "kmods: must be a list of strings"),
     ("devfs_ruleset", {"includes": []}, "devfs_ruleset: must be"),
     ("devfs_ruleset", {"paths": {"../../dev/mem": None}}, "invalid device pattern"),
+    ("devfs_ruleset", {"paths": {"bpf*": "0666 unhide"}}, "bpf*: a mode is null, 'unhide', 'hide' or octal digits"),
+    ("devfs_ruleset", {"paths": {"bpf*": "group"}}, "bpf*: a mode is null"),
+    ("devfs_ruleset", {"paths": {"bpf*": 666}}, "bpf*: a mode is null"),
+    ("devfs_ruleset", {"paths": {"mem": None}}, "mem would unhide the host's /dev/mem in the jail"),
+    ("devfs_ruleset", {"paths": {"ada*": "0666"}}, "ada* would unhide the host's /dev/ada0"),
+    ("devfs_ruleset", {"paths": {"*": "unhide"}}, "* would unhide the host's /dev/mem"),
+    ("devfs_ruleset", {"paths": {}, "includes": ["$my_rules"]}, "devfs_ruleset.includes: '$my_rules': a ruleset"),
+    ("devfs_ruleset", {"paths": {}, "includes": ["5; rm"]}, "devfs_ruleset.includes: invalid entries '5; rm'"),
 ])
 def test_bad_types_and_values_are_refused_naming_the_field(key, value, why):
     with pytest.raises(M.InvalidManifest) as err:
         parse(with_(**{key: value}))
     assert why in str(err.value) and str(err.value).startswith("plugin manifest test.json: ")
+
+
+def test_kmods_and_devfs_rules_of_a_manifest():
+    m = parse(with_(kmods=["fusefs", "if_bridge", "nvidia-modeset"],
+                    devfs_ruleset={"paths": {"bpf*": None, "dri/*": "0666", "mem": "hide"},
+                                   "includes": ["$devfsrules_jail_vnet", "10"]}))
+    assert m.kmods == ("fusefs", "if_bridge", "nvidia-modeset")
+    assert m.devfs_ruleset == M.DevfsRules((("bpf*", None), ("dri/*", "0666"), ("mem", "hide")),
+                                           ("$devfsrules_jail_vnet", "10"))  # hiding a host node is fine
+    assert parse(SYNCTHING).kmods == () and parse(SYNCTHING).devfs_ruleset is None
+
+
+def test_the_devfs_rules_of_a_kept_manifest_alone():
+    kept = json.dumps(with_(devfs_ruleset={"paths": {"dri/*": None}}, artifact="ext::sh"))  # devfs only is read
+    assert M.devfs_of(kept, "plex.json") == M.DevfsRules((("dri/*", None),))
+    assert M.devfs_of(json.dumps(SYNCTHING), "s.json") is None
+    with pytest.raises(M.InvalidManifest, match="^plugin manifest plex.json: devfs_ruleset.paths: kmem would"):
+        M.devfs_of(json.dumps({"devfs_ruleset": {"paths": {"kmem": None}}}), "plex.json")
+    with pytest.raises(M.InvalidManifest, match="not valid JSON"):
+        M.devfs_of("{", "plex.json")
 
 
 def test_every_problem_is_reported_at_once():
