@@ -8,6 +8,7 @@ from iocjail.cli.common import Ctx, pass_ctx
 from iocjail.errors import Aborted, UsageError
 from iocjail.fetch.download import Fetched
 from iocjail.fetch.mirror import MirrorRelease
+from iocjail.model.plugin_files import describe_devfs
 from iocjail.services import fetch as service
 from iocjail.services import plugin_source, plugins
 
@@ -98,7 +99,8 @@ def fetch(ctx: Ctx, release: str | None, server: str | None, root_dir: str | Non
 
     Without -r, list the releases the mirror offers and ask for one (on a terminal). With -P,
     the manifest, its artifact and every property are checked before the plugin jail is made,
-    and a failure at any later step destroys the jail again.
+    and a failure at any later step destroys the jail again. On FreeBSD the manifest's kmods
+    are loaded first and its devfs rules join the jail's ruleset; a Linux host refuses kmods.
 
     \b
     Example:
@@ -169,6 +171,10 @@ def _fetch_plugin(ctx: Ctx, plugin: str, repository: str, name: str | None, bran
         click.echo("  These pkgs will be installed:")
         for pkg in manifest.pkgs:
             click.echo(f"    - {pkg}")
+        if manifest.kmods:
+            click.echo(f"  These kernel modules will be loaded: {', '.join(manifest.kmods)}")
+        if manifest.devfs_ruleset is not None and ready.freebsd:
+            click.echo(f"  devfs rules for the jail: {describe_devfs(manifest.devfs_ruleset)}")
         done = plugins.install(host, ready, StepLines())
     for note in done.notes:
         click.echo(f"{done.name}: {note}")

@@ -4,6 +4,8 @@
   repository disabled, one `repos/REPO.conf` per fingerprint repository pointing at the
   manifest's packagesite, and its trusted keys under `fingerprints/REPO/trusted/` (one file per
   key: iocage's loop rewrote one file and kept only the last key);
+* whether the packagesite is fetched over TLS, which needs the CA bundle in the jail first
+  (iocage installs `ca_root_nss` before pointing pkg at the plugin's repository, §4.2 step 4);
 * the address handed to post_install.sh as IOCAGE_PLUGIN_IP;
 * the admin portal and documentation link from the artifact's ui.json, with `%%IP%%` replaced.
   Both are printed on the user's terminal, so they are refused unless they are one line of
@@ -16,10 +18,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from iocjail.model.devfs import DevfsRules, path_rule
 from iocjail.model.plugin_manifest import Manifest
 
 PKG_DIR = "usr/local/etc/pkg"
 FREEBSD_CONF = "FreeBSD: { enabled: no }\n"
+CA_ROOT_PACKAGE = "ca_root_nss"  # the Mozilla CA bundle pkg(8) verifies an https packagesite with
 
 
 def repo_files(manifest: Manifest) -> list[tuple[str, str]]:
@@ -34,6 +38,18 @@ def repo_files(manifest: Manifest) -> list[tuple[str, str]]:
             files.append((f"{PKG_DIR}/fingerprints/{repo}/trusted/{name}",
                           f'function: "{key.function}"\nfingerprint: "{key.fingerprint}"\n'))
     return files
+
+
+def needs_ca_root(manifest: Manifest) -> bool:
+    """True when pkg fetches the packagesite over https (`https://`, `pkg+https://`)."""
+    return manifest.packagesite.split("://", 1)[0].lower() in ("https", "pkg+https")
+
+
+def describe_devfs(rules: DevfsRules) -> str:
+    """The manifest's devfs rules in devfs(8)'s words, for the user to read before the install."""
+    words = [" ".join(path_rule(pattern, mode)[1:]) for pattern, mode in rules.paths]
+    words += [f"include {word}" for word in rules.includes]
+    return ", ".join(words) or "none"
 
 
 def plugin_ip(cfg: Mapping[str, str]) -> str:

@@ -197,6 +197,13 @@ def devfs_showsets_argv() -> Argv:
     return ("devfs", "rule", "showsets")
 
 
+def kldload_argv(module: str) -> Argv:
+    """``kldload -n MODULE``: load a kernel module unless it is loaded (or compiled in) already."""
+    if not module or module.startswith("-") or "/" in module:
+        raise ValueError(f"not a kernel module name: {module!r}")
+    return ("kldload", "-n", module)
+
+
 # -- rctl(8), cpuset(1) ---------------------------------------------------------------------------
 
 def rctl_add_argv(rule: str) -> Argv:

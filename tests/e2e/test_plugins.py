@@ -31,7 +31,10 @@ def plugin(jails, tmp_path):
     require(shutil.which("git") is not None, "needs git (scripts/host-setup.sh installs it)")
     P.install_fake_pkg(jails.iocroot / "releases" / REL / "root")
     repo = P.artifact(tmp_path / "artifact")
-    return jails, repo, P.write_manifest(tmp_path / "hello.json", P.manifest(f"file://{repo}"))
+    # https and devfs rules: on Linux no ca_root_nss is installed and the devfs rules are only noted
+    data = P.manifest(f"file://{repo}", packagesite="https://pkg.example.org/${ABI}/latest",
+                      devfs_ruleset={"paths": {"bpf*": None}})
+    return jails, repo, P.write_manifest(tmp_path / "hello.json", data)
 
 
 def pool_state(zpool) -> tuple[set[str], list[str]]:
@@ -56,7 +59,9 @@ def test_a_plugin_installs_end_to_end_from_a_local_manifest_and_git_artifact(plu
                          f"  Post-install Artifact: file://{repo}",
                          f"  Artifact commit: {P.git(repo, 'rev-parse', 'HEAD').strip()}",
                          "  These pkgs will be installed:", "    - www/hello", "    - hello-data"]
-    assert lines[-4:] == ["hello successfully installed!", "Admin Portal:", f"http://{IP}:8080/",
+    assert lines[-5:] == ["hello: the manifest's devfs_ruleset does not apply on Linux: a jail's /dev there is a "
+                          "fixed minimal tmpfs (null, zero, full, random, urandom, tty, its own devpts)",
+                          "hello successfully installed!", "Admin Portal:", f"http://{IP}:8080/",
                           "Documentation: https://example.org/hello"]
 
     # config: the plugin's type and origin, the manifest's property under the user's
@@ -67,13 +72,13 @@ def test_a_plugin_installs_end_to_end_from_a_local_manifest_and_git_artifact(plu
     assert iocjail("get", "state", "hello").output == "up\n"  # left running, as iocage leaves it
 
     # inside the jail: packages, overlay (file, executable, link), pkg repositories, post_install
-    assert in_jail("hello", "ls /var/db/fake-pkg").split() == ["hello-data", "www_hello"]
+    assert in_jail("hello", "ls /var/db/fake-pkg").split() == ["hello-data", "www_hello"]  # no ca_root_nss
     assert in_jail("hello", "cat /usr/local/etc/hello.conf") == "greeting=hello\n"
     assert in_jail("hello", "/usr/local/bin/hello") == "hello from the overlay\n"
     assert in_jail("hello", "readlink /usr/local/share/hello/conf; cat /usr/local/share/hello/conf") == \
         "../../etc/hello.conf\ngreeting=hello\n"
     assert in_jail("hello", "cat /usr/local/etc/pkg/repos/FreeBSD.conf") == "FreeBSD: { enabled: no }\n"
-    assert 'url: "http://pkg.example.org/${ABI}/latest"' in in_jail(
+    assert 'url: "https://pkg.example.org/${ABI}/latest"' in in_jail(
         "hello", "cat /usr/local/etc/pkg/repos/iocage-plugins.conf")
     assert P.FINGERPRINT in in_jail("hello", "cat /usr/local/etc/pkg/fingerprints/iocage-plugins/trusted/iocage-plugins")
     assert in_jail("hello", "cat /root/post_install.done").splitlines() == [
@@ -197,7 +202,7 @@ class FailAt:
             raise CommandFailed(["injected"], 1, f"injected failure at {name}")
 
 
-@pytest.mark.parametrize("step", [s for s in plugins.STEPS if s != "create"])
+@pytest.mark.parametrize("step", [s for s in plugins.STEPS if s not in ("create", *plugins.FREEBSD_ONLY)])
 def test_a_failure_at_any_step_destroys_the_half_made_jail(plugin, zpool, step):
     _, _, manifest = plugin
     before, before_pool = host_state(zpool.name, zpool.mountpoint), pool_state(zpool)

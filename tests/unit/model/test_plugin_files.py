@@ -11,6 +11,9 @@ from iocjail.model import plugin_manifest as M
 
 A = "a" * 64
 B = "B" * 64
+BASE = {"name": "web", "release": "13.2-RELEASE", "pkgs": ["nginx"], "artifact": "",
+        "packagesite": "https://pkg.example.org/${ABI}/latest",
+        "fingerprints": {"iocage-plugins": [{"function": "sha256", "fingerprint": A}]}}
 
 
 def manifest(**fingerprints):
@@ -65,3 +68,22 @@ def test_the_portal_replaces_ip_and_keeps_the_doc_url():
                                 json.dumps({"adminportal": "http://x/\x1b[2J"}), json.dumps({"docurl": "a\nb"})])
 def test_a_missing_or_hostile_ui_json_shows_nothing(ui):
     assert F.portal(ui, "192.0.2.5") == F.Portal(None, None)
+
+
+@pytest.mark.parametrize("site, secure", [("https://pkg.example.org/${ABI}/latest", True),
+                                          ("pkg+https://pkg.example.org/${ABI}", True),
+                                          ("HTTPS://pkg.example.org/x", True),
+                                          ("http://pkg.FreeBSD.org/${ABI}/latest", False),
+                                          ("pkg+http://pkg.example.org/x", False), ("file:///srv/pkg", False)])
+def test_ca_root_nss_for_a_packagesite_fetched_over_tls(site, secure):
+    m = M.validate_manifest({**BASE, "packagesite": site}, "web.json", local=True)
+    assert F.needs_ca_root(m) is secure
+    assert F.CA_ROOT_PACKAGE == "ca_root_nss"
+
+
+def test_devfs_rules_are_shown_in_devfs_words():
+    rules = M.DevfsRules((("dri/*", None), ("bpf*", "0660"), ("cuaU*", "unhide"), ("led/*", "hide")),
+                         ("$devfsrules_jail_vnet",))
+    assert F.describe_devfs(rules) == ("dri/* unhide, bpf* mode 0660 unhide, cuaU* unhide, led/* hide, "
+                                       "include $devfsrules_jail_vnet")
+    assert F.describe_devfs(M.DevfsRules(())) == "none"
