@@ -54,11 +54,13 @@ def convert(host: Host, ref: JailRef, stored: Mapping[str, str], to_template: bo
     old_text = ref.config_path.read_bytes()
     zfs = host.zfs
     with transaction() as undo:
-        if not to_template:
-            undo.run("readonly", lambda: zfs.set(ref.dataset, {"readonly": "off"}),
-                     lambda: zfs.set(ref.dataset, {"readonly": "on"}))
+        # rename first, readonly after, both ways: zfs-fuse often calls a dataset whose readonly
+        # just changed "busy" for the rename that follows (readonly does not stop a rename)
         undo.run(f"rename {ref.dataset}", lambda: zfs.rename(ref.dataset, target.dataset),
                  rename_back(zfs, target.dataset, ref.dataset))
+        if not to_template:
+            undo.run("readonly", lambda: zfs.set(target.dataset, {"readonly": "off"}),
+                     lambda: zfs.set(target.dataset, {"readonly": "on"}))
         undo.add("config.json", lambda: atomic_write(target.config_path, old_text))
         atomic_write(target.config_path, text)
         if to_template:

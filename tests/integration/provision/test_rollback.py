@@ -129,7 +129,7 @@ def test_template_moves(host_state, after):
     to = each_step(pool, iocroot, lambda host: props.set_props(host, "t1", ["template=yes", "notes=x"]), after=after)
     assert [s[1] for s in to] == ["rename", "set"]
     back = each_step(pool, iocroot, lambda host: props.set_props(host, "t1", ["template=no"]), after=after)
-    assert [s[1] for s in back] == ["set", "rename"]
+    assert [s[1] for s in back] == ["rename", "set"]  # rename first: see services/templates.convert
 
 
 @pytest.mark.parametrize("after", [False, True], ids=["instead", "after"])
