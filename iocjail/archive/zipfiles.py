@@ -19,7 +19,9 @@ import struct
 import threading
 import zipfile
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -145,39 +147,30 @@ class Writer:
             self.path.unlink(missing_ok=True)
 
 
-def sha256_of(path: Path, advance: Advance | None = None) -> str:
-    """The file's sha256. Reading (through FUSE, on zfs-fuse) and hashing each release the GIL:
-    a reader thread keeps the next chunks coming while this one hashes, so the check costs about
-    the longer of the two, not their sum."""
+def sha256_of(path: Path, advance: Advance | None = None, *, readers: int = 4, window: int = 8) -> str:
+    """The file's sha256. Reads through FUSE (zfs-fuse) are slow one at a time and the daemon
+    serves several at once, so `readers` threads `pread` the next `window` blocks ahead while this
+    thread hashes them in order (both release the GIL): the check costs about the hashing alone."""
     digest = hashlib.sha256()
-    chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=8)
-    stop = threading.Event()
-
-    def read() -> None:
-        try:
-            with path.open("rb", buffering=0) as handle:
-                while not stop.is_set() and (chunk := handle.read(4 * CHUNK)):
-                    chunks.put(chunk)
-            chunks.put(None)
-        except BaseException as err:  # handed to the hashing thread
-            chunks.put(err)
-
-    reader = threading.Thread(target=read, name="sha256-reader", daemon=True)
-    reader.start()
+    block = 4 * CHUNK
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        while (item := chunks.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            digest.update(item)
-            if advance is not None:
-                advance(len(item))
+        size = os.fstat(fd).st_size
+        with ThreadPoolExecutor(max_workers=readers, thread_name_prefix="sha256-read") as pool:
+            pending: deque[Future[bytes]] = deque()
+            offset = 0
+            while offset < size or pending:
+                while offset < size and len(pending) < window:
+                    pending.append(pool.submit(os.pread, fd, min(block, size - offset), offset))
+                    offset += block
+                data = pending.popleft().result()
+                digest.update(data)
+                if advance is not None:
+                    advance(len(data))
+            if os.pread(fd, 1, size):  # grew while being read: not the archive that was listed
+                raise OSError(f"{path} changed while its checksum was computed")
     finally:
-        stop.set()
-        while reader.is_alive():  # unblock a reader waiting on a full queue
-            try:
-                chunks.get_nowait()
-            except queue.Empty:
-                reader.join(0.01)
+        os.close(fd)
     return digest.hexdigest()
 
 
