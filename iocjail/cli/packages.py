@@ -98,7 +98,8 @@ def _report(done: updates.Outcome) -> None:
 
 
 @click.command()
-@click.option("-r", "--release", "new", required=True, metavar="RELEASE", help="The release to upgrade to.")
+@click.option("-r", "--release", "new", required=True, metavar="RELEASE", shell_complete=complete.releases,
+              help="The release to upgrade to.")
 @click.option("--plan", "show_plan", is_flag=True, help="Print the snapshot and commands it would run; run nothing.")
 @click.option("-P/-N", "--pkgs/--no-pkgs", "pkgs", default=None,
               help="Reinstall every package afterwards (pkg upgrade -f) without asking, or never.")

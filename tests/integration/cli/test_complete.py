@@ -56,6 +56,7 @@ def test_jails_and_templates(pool):
 def test_release_names_are_the_complete_ones(pool):
     assert completions("create", "-r") == [REL]
     assert completions("destroy", "-r") == [REL]
+    assert completions("upgrade", "www1", "-r") == [REL]  # fetched and complete releases only
 
 
 def test_snapshot_names_of_the_jail_named_before(pool):
