@@ -82,15 +82,20 @@ def _private_rundir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("IOCJAIL_RUNDIR", str(tmp_path_factory.getbasetemp() / "run"))
 
 
-def _reset_pool(name: str) -> None:
-    """Destroy everything a test made (dependent clones included) and drop the active mark."""
+def empty_dataset(name: str) -> None:
+    """Destroy every child (dependent clones included) and snapshot of `name`, keeping it."""
     zfs = Zfs()
     for child in zfs.list_datasets(name, depth=1):
         if child.name != name:
             zfs.destroy(child.name, recursive=True, dependents=True)
     for snap in zfs.snapshots(name):
         zfs.destroy(snap.name)
-    zfs.inherit(name, ACTIVE_PROP)
+
+
+def _reset_pool(name: str) -> None:
+    """Destroy everything a test made (dependent clones included) and drop the active mark."""
+    empty_dataset(name)
+    Zfs().inherit(name, ACTIVE_PROP)
 
 
 @pytest.fixture

@@ -91,13 +91,18 @@ def resolve(root: Path, rel: str, *, kind: str = "dir") -> Path:
             st = os.lstat(name, dir_fd=fd)
         except FileNotFoundError:
             raise UnsafePath(root, rel, "it does not exist") from None
-    if stat.S_ISLNK(st.st_mode):
-        raise UnsafePath(root, rel, "it is a symlink")
-    if kind == "dir" and not stat.S_ISDIR(st.st_mode):
-        raise UnsafePath(root, rel, "it is not a directory")
-    if kind == "file" and stat.S_ISDIR(st.st_mode):
-        raise UnsafePath(root, rel, "it is a directory")
+    _check_kind(root, rel, st.st_mode, kind)
     return Path(root, *parents, name)
+
+
+def _check_kind(root: Path, rel: str, mode: int, kind: str) -> None:
+    """Never a symlink; a directory for `dir`, anything else for `file`, either for `any`."""
+    if stat.S_ISLNK(mode):
+        raise UnsafePath(root, rel, "it is a symlink")
+    if kind == "dir" and not stat.S_ISDIR(mode):
+        raise UnsafePath(root, rel, "it is not a directory")
+    if kind == "file" and stat.S_ISDIR(mode):
+        raise UnsafePath(root, rel, "it is a directory")
 
 
 @contextmanager
@@ -112,13 +117,7 @@ def pinned(root: Path, rel: str, *, kind: str = "dir") -> Iterator[str]:
         except FileNotFoundError:
             raise UnsafePath(root, rel, "it does not exist") from None
     try:
-        st = os.fstat(fd)
-        if stat.S_ISLNK(st.st_mode):
-            raise UnsafePath(root, rel, "it is a symlink")
-        if kind == "dir" and not stat.S_ISDIR(st.st_mode):
-            raise UnsafePath(root, rel, "it is not a directory")
-        if kind == "file" and stat.S_ISDIR(st.st_mode):
-            raise UnsafePath(root, rel, "it is a directory")
+        _check_kind(root, rel, os.fstat(fd).st_mode, kind)
         yield f"/proc/{os.getpid()}/fd/{fd}"
     finally:
         os.close(fd)

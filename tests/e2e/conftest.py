@@ -16,6 +16,7 @@ import pytest
 
 from iocjail.platform.zfs import Zfs
 from iocjail.services.config import rundir
+from tests.conftest import _reset_pool, empty_dataset
 from tests.support.capabilities import has_unshare, require
 from tests.support.cli import iocjail, mountpoint
 from tests.support.jails import thin_config
@@ -71,20 +72,8 @@ def release_stream(zpool_session, mirror_session, tmp_path_factory) -> Path:
             subprocess.run(["zfs", "send", "-R", f"{pool}/iocage/releases@e2e"], stdout=out, check=True)
     finally:
         os.environ.pop("IOCJAIL_POOL", None)
-        from tests.conftest import _reset_pool
         _reset_pool(pool)
     return stream
-
-
-def _undo_partial_receive(target: str) -> None:
-    """A receive that failed halfway may leave datasets and snapshots, which the next `receive -F`
-    refuses ("destination has snapshots"): remove them, keeping the dataset itself."""
-    zfs = Zfs()
-    for child in zfs.list_datasets(target, depth=1):
-        if child.name != target:
-            zfs.destroy(child.name, recursive=True, dependents=True)
-    for snap in zfs.snapshots(target):
-        zfs.destroy(snap.name)
 
 
 @pytest.fixture
@@ -97,7 +86,8 @@ def jails(zpool, release_stream) -> Iterator[JailHost]:
                                   capture_output=True, text=True)
         if done.returncode == 0:
             break
-        _undo_partial_receive(f"{zpool.name}/iocage/releases")
+        # a receive that failed halfway leaves datasets and snapshots the next `receive -F` refuses
+        empty_dataset(f"{zpool.name}/iocage/releases")
         time.sleep(0.5)
     assert done.returncode == 0, done.stderr
     host = JailHost(zpool.name, mountpoint(f"{zpool.name}/iocage"))
