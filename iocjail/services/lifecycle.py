@@ -24,7 +24,7 @@ from iocjail.lifecycle.engine import (PrintRunner, Reporter, StopIncomplete, app
 from iocjail.lifecycle.plan import Plan
 from iocjail.model import config as model
 from iocjail.model.fstab import Entry as FstabEntry
-from iocjail.services import config, runtimes
+from iocjail.services import config, runtimes, state
 from iocjail.services.host import Host
 from iocjail.services.jails import JailRef, all_jails, resolve
 from iocjail.services.linux_runtime import LinuxRuntime
@@ -352,7 +352,7 @@ def recover_all(host: Host, reporter: Reporter | None = None) -> list[Outcome]:
     """`clean --runtime`: undo every journal of the pool that no running jail stands behind (a
     crash, a failed stop), as the next start or stop of each jail would. Running jails and
     their journals are left alone; a journal that cannot be read is reported, never deleted."""
-    directory = _journal_path(host, "_").parent
+    directory = state.journal_dir(host)
     outcomes = []
     for name in sorted(p.stem for p in directory.glob("*.json")) if directory.is_dir() else []:
         try:
