@@ -23,7 +23,6 @@ by ``plugin_name``), where iocage keeps and reads them too.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -46,6 +45,7 @@ from iocjail.platform import freebsd as F
 from iocjail.platform import freebsd_output as O
 from iocjail.platform import safe_paths, shell
 from iocjail.platform.freebsd_runner import FreeBSDRunner, LoggedFn, append_to_log
+from iocjail.platform.plan_exec import on_freebsd as on_freebsd  # the one test of the host, re-exported
 from iocjail.services import config
 from iocjail.services.host import Host
 from iocjail.services.jails import JailRef, resolve
@@ -57,10 +57,6 @@ ASSUMED_SYSCTLS = {"kern.racct.enable": "1", "kern.features.vimage": "1", "net.i
                    "compat.linux.osrelease": "5.15.0"}
 
 RunFn = Callable[..., shell.Result]
-
-
-def on_freebsd() -> bool:
-    return sys.platform.startswith("freebsd")
 
 
 def gather_facts(cfg: Mapping[str, str], *, jid: int, jaildir: str, iocroot: str, pool: str, rundir: str,
