@@ -37,6 +37,17 @@ _LOCAL_MAGIC = b"PK\x03\x04"
 Advance = Callable[[int], None]
 
 
+def _pump(source: IO[bytes], dest: IO[bytes], advance: Advance | None) -> int:
+    """Copy `source` to its end into `dest` in CHUNKs, telling `advance`; the bytes copied."""
+    copied = 0
+    while chunk := source.read(CHUNK):
+        dest.write(chunk)
+        copied += len(chunk)
+        if advance is not None:
+            advance(len(chunk))
+    return copied
+
+
 class _HashingSink:
     """Write-only and unseekable on purpose (see the module doc): hash, count, pass on.
 
@@ -114,14 +125,8 @@ class Writer:
         info = zipfile.ZipInfo(name, date_time=self._stamp)
         info.compress_type = self._method
         info.external_attr = 0o600 << 16  # a stream of root's data: root's alone, as a file
-        copied = 0
         with self._zip.open(info, "w", force_zip64=True) as dest:
-            while chunk := source.read(CHUNK):
-                dest.write(chunk)
-                copied += len(chunk)
-                if advance is not None:
-                    advance(len(chunk))
-        return copied
+            return _pump(source, dest, advance)
 
     def close(self) -> tuple[str, int]:
         """Finish the central directory, sync, and return (sha256 hex, size)."""
@@ -237,11 +242,5 @@ class Reader:
             raise UnsafeArchive(str(self.path), f"member {name!r} is damaged ({err})") from None
 
     def copy(self, name: str, dest: IO[bytes], advance: Advance | None = None) -> int:
-        copied = 0
         with self.open(name) as member:
-            while chunk := member.read(CHUNK):
-                dest.write(chunk)
-                copied += len(chunk)
-                if advance is not None:
-                    advance(len(chunk))
-        return copied
+            return _pump(member, dest, advance)
