@@ -203,14 +203,20 @@ def _strings(value: Any, pattern: re.Pattern[str], key: str, problems: _Problems
     return tuple(dict.fromkeys(v for v in value if isinstance(v, str)))
 
 
-def parse_manifest(text: str | bytes, where: str, *, local: bool) -> Manifest:
-    """The manifest in `text` (JSON), every problem reported at once; `local`: read from this host."""
+def _json_object(text: str | bytes, where: str, error: type[UsageError], not_object: str) -> dict[str, Any]:
+    """`text` parsed as a JSON object, or `error(where, why)`."""
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InvalidManifest(where, f"not valid JSON ({err})") from None
+        raise error(where, f"not valid JSON ({err})") from None
     if not isinstance(data, dict):
-        raise InvalidManifest(where, "must be a JSON object")
+        raise error(where, not_object)
+    return data
+
+
+def parse_manifest(text: str | bytes, where: str, *, local: bool) -> Manifest:
+    """The manifest in `text` (JSON), every problem reported at once; `local`: read from this host."""
+    data = _json_object(text, where, InvalidManifest, "must be a JSON object")
     return validate_manifest(data, where, local=local)
 
 
@@ -342,12 +348,7 @@ def _devfs(value: Any, problems: _Problems) -> DevfsRules | None:
 def devfs_of(text: str | bytes, where: str) -> DevfsRules | None:
     """Only the `devfs_ruleset` of a kept manifest (jails/NAME/PLUGIN.json), checked as at
     install: what a start of the plugin jail adds to its generated ruleset, as iocage reads it."""
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InvalidManifest(where, f"not valid JSON ({err})") from None
-    if not isinstance(data, dict):
-        raise InvalidManifest(where, "must be a JSON object")
+    data = _json_object(text, where, InvalidManifest, "must be a JSON object")
     if "devfs_ruleset" not in data:
         return None
     problems = _Problems()
@@ -365,12 +366,7 @@ def is_plugin_name(name: str) -> bool:
 
 def parse_index(text: str | bytes, where: str) -> Index:
     """The INDEX of a plugin repository; an invalid entry is skipped (and named), never used."""
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InvalidIndex(where, f"not valid JSON ({err})") from None
-    if not isinstance(data, dict):
-        raise InvalidIndex(where, "must be a JSON object of plugin: entry")
+    data = _json_object(text, where, InvalidIndex, "must be a JSON object of plugin: entry")
     entries, skipped = [], []
     for key, item in data.items():
         try:
