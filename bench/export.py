@@ -104,13 +104,10 @@ def rounds(host: Host, runs: int) -> tuple[dict[str, float], int]:
         size = done[-1].streamed
         archive = done[-1].archive
 
-        def receive() -> None:
-            raw_receive(pool, images, "raw")()
-
         def import_() -> None:
             imports.import_archive(Host(pool_override=pool), str(archive), new_name="imp")
 
-        pair2 = [("receive < images/", receive), ("iocjail import", import_)]
+        pair2 = [("receive < images/", raw_receive(pool, images, "raw")), ("iocjail import", import_)]
         for label, action in pair2 if run % 2 == 0 else reversed(pair2):
             keep(label, timed(action))
         zfs.destroy(f"{pool}/iocage/jails/raw", recursive=True)
