@@ -43,7 +43,9 @@ def test_rename_a_template_updates_what_was_made_from_it(fetched, iocroot):
     r = f"{fetched}/iocage"
     run("create", "-r", REL, "-n", "tpl", "template=yes")
     run("create", "-t", "tpl", "-n", "thin")
-    run("create", "-t", "tpl", "-n", "base", "-b")
+    # -B (a clone), not -b: zfs-fuse leaks a hold on whatever `zfs send` read (the copy of -b), and the
+    # template could never be renamed again there (see the note on issue 9 and bench/RESULTS.md)
+    run("create", "-t", "tpl", "-n", "base", "-B")
     run("create", "-r", REL, "-n", "other")
     other_before = (iocroot / "jails" / "other" / "config.json").read_bytes()
     assert run("rename", "tpl", "tmpl") == "Jail: tpl renamed to tmpl\n"

@@ -136,7 +136,7 @@ def test_template_moves(host_state, after):
 def test_rename(host_state, after):
     pool, iocroot = host_state
     for args in (("-r", REL, "-n", "tpl", "template=yes"), ("-t", "tpl", "-n", "fromtpl"),
-                 ("-t", "tpl", "-n", "basetpl", "-b")):
+                 ("-t", "tpl", "-n", "basetpl", "-B")):  # -B: see test_rename.py on zfs send
         assert iocjail("create", *args).exit_code == 0
     assert iocjail("clone", "fromtpl", "-n", "cl").exit_code == 0
     steps = each_step(pool, iocroot, lambda host: rename.rename(host, "tpl", "tpl2"), after=after)
