@@ -12,10 +12,10 @@ import lzma
 import tarfile
 import zlib
 from collections.abc import Callable
-from pathlib import Path
 from typing import IO
 
 from iocjail.archive.members import STORED, Entry, UnsafeArchive
+from iocjail.archive.opened import OpenedArchive
 
 CHUNK = 1 << 20
 _ERRORS = (tarfile.TarError, lzma.LZMAError, EOFError, zlib.error)
@@ -24,16 +24,19 @@ Advance = Callable[[int], None]
 
 
 class TarReader:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, archive: OpenedArchive) -> None:
+        self.path = archive.path
+        self._file = archive.fileobj()
         try:
-            self._tar = tarfile.open(path, "r:xz")
+            self._tar = tarfile.open(fileobj=self._file, mode="r:xz")
         except _ERRORS as err:
-            raise UnsafeArchive(str(path), f"not a readable tar.xz archive ({err})") from None
+            self._file.close()
+            raise UnsafeArchive(str(self.path), f"not a readable tar.xz archive ({err})") from None
         self._members: dict[str, tarfile.TarInfo] = {}
 
     def close(self) -> None:
         self._tar.close()
+        self._file.close()
 
     def entries(self) -> list[Entry]:
         try:

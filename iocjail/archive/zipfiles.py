@@ -19,15 +19,14 @@ import struct
 import threading
 import zipfile
 import zlib
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import IO
 
 from iocjail.archive.members import DEFLATED, STORED, Entry, UnsafeArchive
+from iocjail.archive.opened import OpenedArchive
 
 CHUNK = 1 << 20
 COMPRESSION = {"store": zipfile.ZIP_STORED, "deflate": zipfile.ZIP_DEFLATED}
@@ -152,58 +151,37 @@ class Writer:
             self.path.unlink(missing_ok=True)
 
 
-def sha256_of(path: Path, advance: Advance | None = None, *, readers: int = 4, window: int = 8) -> str:
-    """The file's sha256. Reads through FUSE (zfs-fuse) are slow one at a time and the daemon
-    serves several at once, so `readers` threads `pread` the next `window` blocks ahead while this
-    thread hashes them in order (both release the GIL): the check costs about the hashing alone."""
-    digest = hashlib.sha256()
-    block = 4 * CHUNK
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        size = os.fstat(fd).st_size
-        with ThreadPoolExecutor(max_workers=readers, thread_name_prefix="sha256-read") as pool:
-            pending: deque[Future[bytes]] = deque()
-            offset = 0
-            while offset < size or pending:
-                while offset < size and len(pending) < window:
-                    pending.append(pool.submit(os.pread, fd, min(block, size - offset), offset))
-                    offset += block
-                data = pending.popleft().result()
-                digest.update(data)
-                if advance is not None:
-                    advance(len(data))
-            if os.pread(fd, 1, size):  # grew while being read: not the archive that was listed
-                raise OSError(f"{path} changed while its checksum was computed")
-    finally:
-        os.close(fd)
-    return digest.hexdigest()
-
-
 class Reader:
     """An archive open for import. `entries()` first: it refuses what must not be read."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, archive: OpenedArchive) -> None:
+        self.path = archive.path
+        self._archive = archive
+        self._file = archive.fileobj()
         try:
-            self._zip = zipfile.ZipFile(path, "r")
+            self._zip = zipfile.ZipFile(self._file, "r")
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as err:
-            raise UnsafeArchive(str(path), f"not a readable zip archive ({err})") from None
+            self._file.close()
+            raise UnsafeArchive(str(self.path), f"not a readable zip archive ({err})") from None
+        self._data: dict[str, tuple[int, int]] = {}  # stored member -> (offset of its data, size)
 
     def close(self) -> None:
         self._zip.close()
+        self._file.close()
 
     def entries(self) -> list[Entry]:
         infos = self._zip.infolist()
-        size = self.path.stat().st_size
-        end_of_data = getattr(self._zip, "start_dir", size)
+        end_of_data = getattr(self._zip, "start_dir", self._archive.size)
         spans: list[tuple[int, int, str]] = []
-        with self.path.open("rb") as raw:
+        with self._archive.fileobj() as raw:
             for info in infos:
                 self._check_info(info)
                 start, end = self._span(raw, info)
                 if end > end_of_data:
                     raise UnsafeArchive(str(self.path), f"member {info.filename!r} runs past the end of the data")
                 spans.append((start, end, info.filename))
+                if info.compress_type == STORED:
+                    self._data[info.filename] = (end - info.compress_size, info.compress_size)
         spans.sort()
         for (_, end, name), (start, _, other) in zip(spans, spans[1:]):
             if start < end:
@@ -242,5 +220,10 @@ class Reader:
             raise UnsafeArchive(str(self.path), f"member {name!r} is damaged ({err})") from None
 
     def copy(self, name: str, dest: IO[bytes], advance: Advance | None = None) -> int:
+        """The member's bytes into `dest`. A stored member of a verified archive goes straight
+        from the file (see archive/opened.py); any other is read through zipfile, its CRC checked."""
+        span = self._data.get(name)
+        if span is not None and self._archive.verified:
+            return self._archive.copy_span(*span, dest, advance)
         with self.open(name) as member:
             return _pump(member, dest, advance)

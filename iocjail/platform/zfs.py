@@ -22,6 +22,7 @@ from iocjail.errors import CommandFailed, CommandTimeout, DatasetBusy, DatasetEx
 from iocjail.platform import shell
 
 Runner = Callable[..., shell.Result]
+STREAM_PIPE = 1 << 20  # send/receive pipes: Linux's default pipe-max-size
 
 TYPES = ("filesystem", "volume", "snapshot")
 ACTIVE_PROP = "org.freebsd.ioc:active"
@@ -328,7 +329,7 @@ class Zfs:
         args += ["-p"] if props else []
         args += ["-i", incremental_from] if incremental_from else []
         try:
-            with shell.stream([*args, snapshot]) as proc:
+            with shell.stream([*args, snapshot], pipe_size=STREAM_PIPE) as proc:
                 yield proc.stdout
         except CommandFailed as err:
             raise classify(err) from err
@@ -350,7 +351,8 @@ class Zfs:
         """
         flags = (["-F"] if force else []) + (["-u"] if no_mount else [])
         try:
-            with shell.stream(["zfs", "receive", *flags, target], read=False, stdout=subprocess.DEVNULL) as proc:
+            with shell.stream(["zfs", "receive", *flags, target], read=False, stdout=subprocess.DEVNULL,
+                              pipe_size=STREAM_PIPE) as proc:
                 try:
                     yield proc.stdin
                     proc.stdin.flush()

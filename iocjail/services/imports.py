@@ -1,8 +1,9 @@
 """`import NAME|PATH`: an export archive (iocjail's or iocage's) back into a jail.
 
 Order, so that a refused or failed import changes nothing:
-1. find the archive (`images/NAME_DATE.zip`, or a path) and check its `.sha256` (a full read of
-   the file, before the pool is touched; `--no-verify` skips it);
+1. find the archive (`images/NAME_DATE.zip`, or a path), open it once (everything below reads
+   that open file, never the path again) and check its `.sha256` (a full read of the file,
+   before the pool is touched; `--no-verify` skips it);
 2. check every member (names, sizes, overlaps: see archive/) and map it to a dataset;
 3. under the new name's lock, refuse a name that exists (never `receive -F`);
 4. receive each member with `zfs receive -u` (nothing mounted yet), parents first;
@@ -24,14 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from iocjail.archive import members as M
+from iocjail.archive.opened import OpenedArchive
 from iocjail.archive.tarfiles import TarReader
-from iocjail.archive.zipfiles import Reader, sha256_of
+from iocjail.archive.zipfiles import Reader
 from iocjail.errors import CorruptConfig, DatasetNotFound, IocjailError, NotFound, UsageError, ZfsError
 from iocjail.model import config as model
 from iocjail.model import imported as I
 from iocjail.model import provision as P
 from iocjail.model.values import validate_jail_name
 from iocjail.platform import rootfs
+from iocjail.platform.zfs import TYPES, Dataset
 from iocjail.services import config, provisioning
 from iocjail.services.fetch import QuietReporter, Reporter
 from iocjail.services.host import Host
@@ -100,23 +103,25 @@ def stem_of(path: Path) -> str:
     raise UsageError(f"{path.name}: not an export archive (NAME_YYYY-MM-DD.zip or .tar.xz)")
 
 
-def open_reader(path: Path) -> Reader | TarReader:
-    return TarReader(path) if path.name.endswith(".tar.xz") else Reader(path)
+def open_reader(archive: OpenedArchive) -> Reader | TarReader:
+    return TarReader(archive) if archive.path.name.endswith(".tar.xz") else Reader(archive)
 
 
-def verify(path: Path, reporter: Reporter) -> str:
-    stem = stem_of(path)
-    checksum = path.with_name(f"{stem}.sha256")
+def verify(archive: OpenedArchive, reporter: Reporter) -> str:
+    """Check the open archive against its `.sha256`; on a match, mark it verified."""
+    path = archive.path
+    checksum = path.with_name(f"{stem_of(path)}.sha256")
     if not checksum.is_file():
         raise NoChecksum(checksum, path)
     expected = M.parse_checksum(checksum.read_text(errors="replace")[:4096], str(checksum))
-    reporter.begin(f"Verifying: {path.name}", path.stat().st_size, 0)
+    reporter.begin(f"Verifying: {path.name}", archive.size, 0)
     try:
-        actual = sha256_of(path, reporter.advance)
+        actual = archive.sha256(reporter.advance)
     finally:
         reporter.end()
     if actual != expected:
         raise ChecksumMismatch(path, actual, checksum.name, expected)
+    archive.verified = True
     return actual
 
 
@@ -128,9 +133,16 @@ def import_archive(host: Host, what: str, *, new_name: str | None = None, verify
     old, date = M.split_stem(stem_of(path))
     new = validate_jail_name(new_name if new_name is not None else old)
     P.check_new_names([new], provisioning.inventory(host).all_names())  # before a long verify; again below
-    if verify_checksum:
-        verify(path, reporter)
-    reader = open_reader(path)
+    with OpenedArchive(path) as archive:
+        if verify_checksum:
+            verify(archive, reporter)
+        return _import(host, archive, old, date, new, as_template, reporter)
+
+
+def _import(host: Host, archive: OpenedArchive, old: str, date: str, new: str, as_template: bool,
+            reporter: Reporter) -> Imported:
+    path = archive.path
+    reader = open_reader(archive)
     try:
         entries = reader.entries()
         planned = M.plan(str(path), old, date, entries)
@@ -145,15 +157,15 @@ def import_archive(host: Host, what: str, *, new_name: str | None = None, verify
             with transaction() as undo:
                 undo.add(f"destroy {base}", _remover(host, base))
                 received = _receive(host, reader, planned, base, new, reporter)
-                _check_received(host, str(path), base, planned)
-                _settle(host, base, planned)
+                received_datasets = _check_received(host, str(path), base, planned)
+                _settle(host, base, planned, received_datasets)
                 _rewrite_files(host, inv, planned, base, old, new, category, as_template)
                 if as_template:
                     host.zfs.set(base, {"readonly": "on"})
     finally:
         reader.close()
     datasets = tuple(f"{base}/{p.rel}" if p.rel else base for p in planned)
-    return Imported(new, path, base, datasets, as_template, verify_checksum, received)
+    return Imported(new, path, base, datasets, as_template, archive.verified, received)
 
 
 def _remover(host: Host, base: str) -> Callable[[], None]:
@@ -195,11 +207,12 @@ def _receive(host: Host, reader: Reader | TarReader, planned: tuple[M.Planned, .
     return total
 
 
-def _check_received(host: Host, archive: str, base: str, planned: tuple[M.Planned, ...]) -> None:
-    """What a plain full `zfs send` of each dataset gives, and nothing else."""
+def _check_received(host: Host, archive: str, base: str, planned: tuple[M.Planned, ...]) -> list[Dataset]:
+    """What a plain full `zfs send` of each dataset gives, and nothing else. Returns what was
+    received, snapshots included (one listing serves the checks and _settle)."""
     wanted = {f"{base}/{p.rel}" if p.rel else base for p in planned}
-    found = {d.name for d in host.zfs.list_datasets(base, recursive=True)}
-    extra = sorted(found - wanted)
+    received = host.zfs.list_datasets(base, recursive=True, types=TYPES)
+    extra = sorted({d.name for d in received if not d.is_snapshot} - wanted)
     if extra:
         raise M.UnsafeArchive(archive, f"its streams made datasets no member names ({', '.join(extra)})")
     carried = host.zfs.own_properties(base)
@@ -208,13 +221,20 @@ def _check_received(host: Host, archive: str, base: str, planned: tuple[M.Planne
         shown = ", ".join(f"{k}={v}" for k, v in sorted(props.items()))
         raise M.UnsafeArchive(archive, f"its stream for {ds} carries ZFS properties ({shown}); "
                                        "exports never do")
+    return received
 
 
-def _settle(host: Host, base: str, planned: tuple[M.Planned, ...]) -> None:
-    """Drop the export snapshots that came with the streams, then mount, parents first."""
-    for snap in sorted(host.zfs.snapshots(base, recursive=True), key=lambda d: d.name.count("/"), reverse=True):
-        host.zfs.destroy(snap.name)
-    filesystems = {d.name for d in host.zfs.list_datasets(base, recursive=True, types=("filesystem",))}
+def _settle(host: Host, base: str, planned: tuple[M.Planned, ...], received: list[Dataset]) -> None:
+    """Drop the export snapshots that came with the streams, then mount, parents first. An
+    export's snapshots share one name (`@ioc-export-DATE`): then one recursive destroy does."""
+    snapshots = [d for d in received if d.is_snapshot]
+    shared = {d.snapshot for d in snapshots}
+    if len(shared) == 1 and f"{base}@{next(iter(shared))}" in {d.name for d in snapshots}:
+        host.zfs.destroy(f"{base}@{next(iter(shared))}", recursive=True)
+    else:
+        for snap in sorted(snapshots, key=lambda d: d.name.count("/"), reverse=True):
+            host.zfs.destroy(snap.name)
+    filesystems = {d.name for d in received if d.type == "filesystem"}
     for item in planned:
         ds = f"{base}/{item.rel}" if item.rel else base
         if ds in filesystems:

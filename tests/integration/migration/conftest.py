@@ -54,7 +54,7 @@ def tree(root: Path) -> dict[str, tuple[object, ...]]:
 
 
 def stream_of(pool: str, name: str, files: dict[str, bytes | str], *, props: dict[str, str] | None = None,
-              child: bool = False) -> bytes:
+              child: bool = False, snapshot: str = "ioc-export-x") -> bytes:
     """A real full `zfs send` of a scratch dataset holding `files` (str values: symlinks);
     `props` are sent along (-p), `child` makes it a replication stream with a child (-R)."""
     ds = f"{pool}/scratch/{name}"
@@ -71,9 +71,9 @@ def stream_of(pool: str, name: str, files: dict[str, bytes | str], *, props: dic
             subprocess.run(["zfs", "create", f"{ds}/extra"], check=True)
         for key, value in (props or {}).items():
             subprocess.run(["zfs", "set", f"{key}={value}", ds], check=True)
-        subprocess.run(["zfs", "snapshot", "-r", f"{ds}@ioc-export-x"], check=True)
+        subprocess.run(["zfs", "snapshot", "-r", f"{ds}@{snapshot}"], check=True)
         flags = ["-R"] if child else ["-p"] if props else []
-        return subprocess.run(["zfs", "send", *flags, f"{ds}@ioc-export-x"], check=True, capture_output=True).stdout
+        return subprocess.run(["zfs", "send", *flags, f"{ds}@{snapshot}"], check=True, capture_output=True).stdout
     finally:
         subprocess.run(["zfs", "destroy", "-r", ds], capture_output=True)
 

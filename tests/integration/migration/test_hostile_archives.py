@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.migration.conftest import jail_datasets, refused, stream_of, write_archive
+from tests.integration.migration.conftest import jail_datasets, refused, run, stream_of, write_archive
 from tests.support.cli import names
 
 D = "2024-05-01"
@@ -44,14 +44,40 @@ def import_refused(pool: str, archive: Path, *extra: str, code: int = 1) -> str:
     return lines[-1]
 
 
-def test_the_honest_archive_imports(fetched, iocroot, streams):
-    """The baseline every hostile case below departs from."""
+@pytest.mark.parametrize("compression, verify", [
+    (zipfile.ZIP_DEFLATED, True), (zipfile.ZIP_STORED, True), (zipfile.ZIP_STORED, False)])
+def test_the_honest_archive_imports(fetched, iocroot, streams, compression, verify):
+    """The baseline every hostile case below departs from: stored members of a verified archive
+    go to zfs by splice(2), the others through zipfile; the streams' snapshots are dropped."""
     p = prefix(iocroot)
-    archive = write_archive(iocroot / "images" / f"web_{D}.zip", [(p, streams[0]), (f"{p}_root", streams[1])])
-    out = subprocess.run([".venv/bin/iocjail", "import", str(archive)], capture_output=True, text=True,
+    archive = write_archive(iocroot / "images" / f"web_{D}.zip", [(p, streams[0]), (f"{p}_root", streams[1])],
+                            compression=compression)
+    out = subprocess.run([".venv/bin/iocjail", "import", *([] if verify else ["--no-verify"]), str(archive)],
+                         capture_output=True, text=True,
                          env={"IOCJAIL_POOL": fetched, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
     assert out.returncode == 0, out.stderr
     assert (iocroot / "jails" / "web" / "root" / "etc" / "motd").read_text() == "hi\n"
+    assert (iocroot / "jails" / "web" / "root" / "bin" / "sh").read_bytes() == b"\x7fELF" + bytes(5000)
+    assert jail_datasets(fetched) == {f"{fetched}/iocage/jails/web", f"{fetched}/iocage/jails/web/root"}
+
+
+def test_streams_whose_snapshots_differ_in_name_import_without_them(fetched, iocroot):
+    p = prefix(iocroot)
+    parent = stream_of(fetched, "parent", {"config.json": CONFIG, "fstab": b""}, snapshot="first")
+    root = stream_of(fetched, "root", {"etc/motd": b"hi\n"}, snapshot="second")
+    run("import", str(write_archive(iocroot / "images" / f"web_{D}.zip", [(p, parent), (f"{p}_root", root)],
+                                    compression=zipfile.ZIP_STORED)))
+    assert (iocroot / "jails" / "web" / "root" / "etc" / "motd").read_text() == "hi\n"
+    assert jail_datasets(fetched) == {f"{fetched}/iocage/jails/web", f"{fetched}/iocage/jails/web/root"}
+
+
+def test_a_stored_stream_with_bytes_after_its_end_is_refused(fetched, iocroot, streams):
+    """zfs stops reading at the stream's end record; what follows in the member is not ignored."""
+    p = prefix(iocroot)
+    archive = write_archive(iocroot / "images" / f"web_{D}.zip",
+                            [(p, streams[0]), (f"{p}_root", streams[1] + bytes(3 << 20))],
+                            compression=zipfile.ZIP_STORED)
+    assert "the stream of web/root was refused by zfs" in import_refused(fetched, archive)
 
 
 @pytest.mark.parametrize("case, why", [

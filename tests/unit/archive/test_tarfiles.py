@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from iocjail.archive.members import UnsafeArchive
+from iocjail.archive.opened import OpenedArchive
 from iocjail.archive.tarfiles import TarReader
 
 DATA = os.urandom(300_000)
@@ -28,7 +29,7 @@ def make(path: Path, *members: tarfile.TarInfo | tuple[str, bytes]) -> Path:
 
 
 def test_members_are_listed_and_copied(tmp_path):
-    reader = TarReader(make(tmp_path / "a.tar.xz", ("web_D", b"cfg"), ("web_D_root", DATA)))
+    reader = TarReader(OpenedArchive(make(tmp_path / "a.tar.xz", ("web_D", b"cfg"), ("web_D_root", DATA))))
     try:
         assert [(e.name, e.file_size) for e in reader.entries()] == [("web_D", 3), ("web_D_root", len(DATA))]
         out, seen = io.BytesIO(), []
@@ -42,7 +43,7 @@ def test_members_are_listed_and_copied(tmp_path):
 def test_members_that_are_not_plain_files_are_refused(tmp_path, kind):
     odd = tarfile.TarInfo("web_D_root")
     odd.type, odd.linkname = kind, "/etc/shadow"
-    reader = TarReader(make(tmp_path / "a.tar.xz", ("web_D", b"cfg"), odd))
+    reader = TarReader(OpenedArchive(make(tmp_path / "a.tar.xz", ("web_D", b"cfg"), odd)))
     try:
         with pytest.raises(UnsafeArchive, match="not a plain file"):
             reader.entries()
@@ -56,7 +57,7 @@ def test_damaged_and_foreign_archives_are_refused(tmp_path):
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
     with pytest.raises(UnsafeArchive):
-        reader = TarReader(path)
+        reader = TarReader(OpenedArchive(path))
         try:
             reader.entries()
             reader.copy("web_D", io.BytesIO())
@@ -65,4 +66,4 @@ def test_damaged_and_foreign_archives_are_refused(tmp_path):
     junk = tmp_path / "junk.tar.xz"
     junk.write_bytes(b"not xz")
     with pytest.raises(UnsafeArchive, match="not a readable tar.xz"):
-        TarReader(junk)
+        TarReader(OpenedArchive(junk))

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from iocjail.archive.members import UnsafeArchive
-from iocjail.archive.zipfiles import Reader, Writer, sha256_of
+from iocjail.archive.opened import OpenedArchive
+from iocjail.archive.zipfiles import Reader, Writer
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 PAYLOAD = bytes(range(256)) * 5000  # 1.2 MiB: more than one chunk
@@ -51,7 +52,7 @@ def test_streamed_archive_is_a_valid_zip64_zip_and_its_hash_is_the_files(tmp_pat
     path = tmp_path / "web_2024-05-01.zip"
     members = {"iocage/images/web_2024-05-01": b"config" * 100, "iocage/images/web_2024-05-01_root": PAYLOAD}
     digest, size = write(path, compression, members)
-    assert digest == hashlib.sha256(path.read_bytes()).hexdigest() == sha256_of(path)
+    assert digest == hashlib.sha256(path.read_bytes()).hexdigest() == OpenedArchive(path).sha256()
     assert size == path.stat().st_size
     assert path.stat().st_mode & 0o777 == 0o600
     with zipfile.ZipFile(path) as zf:
@@ -78,7 +79,7 @@ def _local_extra_id(path: Path, offset: int) -> int:
 def test_reader_copies_members_and_lists_entries(tmp_path):
     path = tmp_path / "a.zip"
     write(path, "deflate", {"web_D": PAYLOAD})
-    reader = Reader(path)
+    reader = Reader(OpenedArchive(path))
     try:
         [entry] = reader.entries()
         assert (entry.name, entry.file_size, entry.method) == ("web_D", len(PAYLOAD), zipfile.ZIP_DEFLATED)
@@ -105,13 +106,13 @@ def test_not_a_zip_and_a_truncated_zip_are_refused(tmp_path):
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"PK" + b"\0" * 100)
     with pytest.raises(UnsafeArchive, match="not a readable zip"):
-        Reader(junk)
+        Reader(OpenedArchive(junk))
     good = tmp_path / "good.zip"
     write(good, "store", {"web_D": PAYLOAD})
     cut = tmp_path / "cut.zip"
     cut.write_bytes(good.read_bytes()[: len(PAYLOAD) // 2])
     with pytest.raises(UnsafeArchive, match="not a readable zip"):
-        Reader(cut)
+        Reader(OpenedArchive(cut))
 
 
 def test_a_damaged_member_fails_its_read(tmp_path):
@@ -120,7 +121,7 @@ def test_a_damaged_member_fails_its_read(tmp_path):
     data = bytearray(path.read_bytes())
     data[1000] ^= 0xFF  # inside the stored data: the CRC no longer matches
     path.write_bytes(bytes(data))
-    reader = Reader(path)
+    reader = Reader(OpenedArchive(path))
     try:
         reader.entries()
         with pytest.raises(UnsafeArchive, match="damaged"):
@@ -145,7 +146,7 @@ def _raw_zip(local_name: bytes, data: bytes, central: list[tuple[bytes, int, int
 def _entries(tmp_path: Path, raw: bytes):  # type: ignore[no-untyped-def]
     path = tmp_path / "x.zip"
     path.write_bytes(raw)
-    reader = Reader(path)
+    reader = Reader(OpenedArchive(path))
     try:
         return reader.entries()
     finally:
@@ -175,7 +176,7 @@ def test_encrypted_and_unknown_methods_are_refused(tmp_path):
     path = tmp_path / "bz.zip"
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_BZIP2) as zf:
         zf.writestr("web_D", b"abc")
-    reader = Reader(path)
+    reader = Reader(OpenedArchive(path))
     try:
         with pytest.raises(UnsafeArchive, match="compression method 12"):
             reader.entries()
@@ -202,16 +203,3 @@ def test_a_write_error_in_the_writer_thread_reaches_the_caller():
     finally:
         sink.stop()
     assert not sink._thread.is_alive()
-
-
-def test_sha256_of_many_chunks_reports_progress_and_raises_read_errors(tmp_path):
-    path = tmp_path / "big.zip"
-    data = os.urandom(9 << 20) + b"tail"  # more than the reader's queue holds at once
-    path.write_bytes(data)
-    seen: list[int] = []
-    assert sha256_of(path, seen.append) == hashlib.sha256(data).hexdigest()
-    assert sum(seen) == len(data) and len(seen) >= 2
-    (tmp_path / "empty").write_bytes(b"")
-    assert sha256_of(tmp_path / "empty") == hashlib.sha256(b"").hexdigest()
-    with pytest.raises(FileNotFoundError):
-        sha256_of(tmp_path / "missing.zip")
