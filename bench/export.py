@@ -102,11 +102,16 @@ def daemon_ticks() -> int | None:
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
+def dirty_kib() -> int:
+    """Host page cache not yet on disk (Dirty + Writeback): the pool's file is written from there."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+    return int(fields["Dirty"].split()[0]) + int(fields["Writeback"].split()[0])
+
+
 def settle(limit: float = 20.0) -> None:
     """Wait until zfs-fuse has flushed what the last operation left it to write (its CPU idle for
-    0.6 s): each timed operation then starts from the same quiet pool instead of paying for the
-    one before it."""
-    os.sync()
+    0.6 s) and the host has written the pool's file out (sync): each timed operation then starts
+    from the same quiet pool instead of paying for the one before it."""
     deadline = time.monotonic() + limit
     last, quiet = daemon_ticks(), 0
     while last is not None and quiet < 2 and time.monotonic() < deadline:
@@ -114,6 +119,9 @@ def settle(limit: float = 20.0) -> None:
         now = daemon_ticks()
         quiet = quiet + 1 if now is not None and now - last <= 1 else 0
         last = now
+    os.sync()
+    while dirty_kib() > 8192 and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def rounds(host: Host, runs: int) -> tuple[dict[str, float], int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -71,30 +72,56 @@ def _drain(fd: int, into: bytearray) -> None:
         into.extend(chunk)
 
 
-@pytest.mark.parametrize("to_pipe", [True, False])
-def test_copy_span_gives_the_same_bytes_to_a_pipe_and_to_a_file_object(tmp_path, to_pipe, mocker):
+def _copy_to_pipe(archive: OpenedArchive, offset: int, length: int, seen: list[int]) -> bytes:
+    read_end, write_end = os.pipe()
+    got = bytearray()
+    reader = threading.Thread(target=_drain, args=(read_end, got))
+    reader.start()
+    try:
+        with os.fdopen(write_end, "wb") as dest:
+            assert archive.copy_span(offset, length, dest, seen.append) == length
+    finally:
+        reader.join()
+        os.close(read_end)
+    return bytes(got)
+
+
+@pytest.mark.parametrize("how", ["splice", "no splice", "splice refused", "file object"])
+def test_copy_span_gives_the_same_bytes_however_it_copies(tmp_path, how, mocker, monkeypatch):
+    """splice(2) into a pipe on Linux; by hand where there is none (FreeBSD), where the file system
+    refuses it, or into anything that is not a pipe."""
     path = tmp_path / "a.zip"
     path.write_bytes(DATA)
-    spliced = mocker.spy(os, "splice") if hasattr(os, "splice") else None
+    if how == "no splice":
+        monkeypatch.delattr(os, "splice", raising=False)
+    elif how == "splice refused":
+        monkeypatch.setattr(os, "splice", mocker.Mock(side_effect=OSError(errno.EINVAL, "Invalid argument")),
+                            raising=False)
+    spliced = mocker.spy(os, "splice") if how == "splice" and hasattr(os, "splice") else None
+    by_hand = mocker.spy(os, "preadv")
     seen: list[int] = []
     with OpenedArchive(path) as archive:
-        if to_pipe:
-            read_end, write_end = os.pipe()
-            got = bytearray()
-            reader = threading.Thread(target=_drain, args=(read_end, got))
-            reader.start()
-            with os.fdopen(write_end, "wb") as dest:
-                assert archive.copy_span(7, len(DATA) - 7, dest, seen.append) == len(DATA) - 7
-            reader.join()
-            os.close(read_end)
-            out = bytes(got)
-        else:
+        if how == "file object":
             buffer = io.BytesIO()
             assert archive.copy_span(7, len(DATA) - 7, buffer, seen.append) == len(DATA) - 7
             out = buffer.getvalue()
+        else:
+            out = _copy_to_pipe(archive, 7, len(DATA) - 7, seen)
     assert out == DATA[7:] and sum(seen) == len(DATA) - 7
     if spliced is not None:
-        assert bool(spliced.call_count) == to_pipe  # the kernel copies into a pipe; Python into the rest
+        assert spliced.call_count >= 3 and by_hand.call_count == 0  # the kernel copied all of it
+    else:
+        assert by_hand.call_count == 3  # a block at a time
+
+
+def test_a_pipe_whose_reader_is_gone_raises_broken_pipe(tmp_path):
+    path = tmp_path / "a.zip"
+    path.write_bytes(DATA)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # zfs receive that stopped reading
+    with OpenedArchive(path) as archive, os.fdopen(write_end, "wb") as dest:
+        with pytest.raises(BrokenPipeError):
+            archive.copy_span(0, len(DATA), dest)
 
 
 def test_a_verified_stored_member_is_copied_from_the_open_file(tmp_path, mocker):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import subprocess
 
 import pytest
 
@@ -82,3 +83,27 @@ def test_stream_write_mode_feeds_stdin(tmp_path):
     with out.open("wb") as sink, shell.stream(["cat"], read=False, stdout=sink) as proc:
         proc.stdin.write(b"payload")
     assert out.read_bytes() == b"payload"
+
+
+@pytest.mark.skipif(not hasattr(__import__("fcntl"), "F_GETPIPE_SZ"), reason="pipe sizes are Linux's")
+@pytest.mark.parametrize("read", [True, False])
+def test_stream_grows_its_pipe_where_asked_and_works_where_refused(read, tmp_path, monkeypatch):
+    import fcntl
+
+    def size(proc: shell.Stream) -> int:
+        return fcntl.fcntl((proc.stdout if read else proc.stdin).fileno(), fcntl.F_GETPIPE_SZ)
+
+    out = tmp_path / "out"
+    with out.open("wb") as sink:
+        with shell.stream(["cat"], read=read, stdin=subprocess.DEVNULL, stdout=sink if not read else None,
+                          pipe_size=1 << 20) as proc:
+            assert size(proc) == 1 << 20
+        with shell.stream(["true"], read=read) as proc:
+            assert size(proc) == 65536
+
+    def refuse(fd: int, op: int, arg: int = 0) -> int:
+        raise PermissionError(1, "Operation not permitted")  # an unprivileged user over pipe-max-size
+
+    monkeypatch.setattr(fcntl, "fcntl", refuse)
+    with shell.stream(["sh", "-c", "echo works"], pipe_size=1 << 20) as proc:
+        assert proc.stdout.read() == b"works\n"
