@@ -115,7 +115,13 @@ def export(host: Host, name: str, *, compression: str = "store", reporter: Repor
 
 
 def _drop_snapshots(host: Host, dataset: str, snap: str) -> str:
-    """Destroy DATASET@SNAP and its children's, deepest first; what could not go, as text."""
+    """Destroy DATASET@SNAP and its children's: one recursive destroy, or if that fails, one at
+    a time, deepest first, each retried while busy; what could not go, as text."""
+    try:
+        host.zfs.destroy(f"{dataset}@{snap}", recursive=True)
+        return ""
+    except ZfsError:
+        pass  # one at a time below: the retries see which is busy, the message names what stays
     failed = []
     try:
         found = [d.name for d in host.zfs.snapshots(dataset, recursive=True) if d.snapshot == snap]
