@@ -96,6 +96,11 @@ def import_(ctx: Ctx, what: str, new_name: str | None, directory: Path | None, n
     done = import_service.import_archive(ctx.host, what, new_name=new_name, verify_checksum=not no_verify,
                                          as_template=as_template, directory=directory, reporter=_reporter())
     click.echo(f"Imported: {done.name}" + (" (template)" if done.template else ""))
+    if done.host_commands:
+        shown = "; ".join(f"{key}={value}" for key, value in done.host_commands)
+        click.echo(f"Note: {done.name} runs commands on this host, as root, when it starts or stops: {shown} "
+                   f"(from the archive: check them, iocjail set KEY=/usr/bin/true {done.name} clears one)",
+                   err=True)
 
 
 SECTION = "Migration"

@@ -9,6 +9,9 @@ as what it was, on a host with the same iocroot, comes back byte for byte:
   as a template; a jail imported as a template gets the template marks;
 * fstab paths under the jail's directory on the exporting host (`IOCROOT/jails/NAME` or
   `IOCROOT/templates/NAME`) move to where the jail now lives.
+
+The archive's sha256 proves it is whole, not who wrote it: the hooks its config sets to run on
+this host (as root, at every start or stop) are named to the admin, never run by the import.
 """
 
 from __future__ import annotations
@@ -38,6 +41,17 @@ def imported_config(stored: Mapping[str, str], old: str, new: str, *, as_templat
     elif was_template(stored):
         out.update(JAIL_MARKS)
     return dict(sorted(out.items()))
+
+
+# What jail(8) or iocjail runs on the host, not inside the jail (exec_start/exec_stop run inside).
+HOST_HOOKS = ("exec_prestart", "exec_created", "exec_poststart", "exec_prestop", "exec_poststop")
+
+
+def host_commands(stored: Mapping[str, str], defaults: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The host-side hooks the imported config sets to something other than this host's
+    defaults: commands that will run here as root when the jail starts or stops."""
+    return tuple((key, stored[key]) for key in HOST_HOOKS
+                 if key in stored and stored[key] != defaults.get(key, P.REGISTRY[key].default))
 
 
 def old_directories(source_iocroot: str, old: str) -> tuple[str, ...]:

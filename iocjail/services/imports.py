@@ -73,6 +73,7 @@ class Imported:
     template: bool
     verified: bool
     received: int  # bytes of zfs streams
+    host_commands: tuple[tuple[str, str], ...] = ()  # hooks it runs on this host (model/imported.py)
 
 
 def locate(host: Host, what: str, directory: Path | None = None) -> Path:
@@ -159,13 +160,13 @@ def _import(host: Host, archive: OpenedArchive, old: str, date: str, new: str, a
                 received = _receive(host, reader, planned, base, new, reporter)
                 received_datasets = _check_received(host, str(path), base, planned)
                 _settle(host, base, planned, received_datasets)
-                _rewrite_files(host, inv, planned, base, old, new, category, as_template)
+                hooks = _rewrite_files(host, inv, planned, base, old, new, category, as_template)
                 if as_template:
                     host.zfs.set(base, {"readonly": "on"})
     finally:
         reader.close()
     datasets = tuple(f"{base}/{p.rel}" if p.rel else base for p in planned)
-    return Imported(new, path, base, datasets, as_template, archive.verified, received)
+    return Imported(new, path, base, datasets, as_template, archive.verified, received, hooks)
 
 
 def _remover(host: Host, base: str) -> Callable[[], None]:
@@ -242,7 +243,8 @@ def _settle(host: Host, base: str, planned: tuple[M.Planned, ...], received: lis
 
 
 def _rewrite_files(host: Host, inv: provisioning.Inventory, planned: tuple[M.Planned, ...], base: str,
-                   old: str, new: str, category: str, as_template: bool) -> None:
+                   old: str, new: str, category: str, as_template: bool) -> tuple[tuple[str, str], ...]:
+    """config.json and fstab as they must be here; returns the config's host-side hooks."""
     directory = inv.mountpoint_of(base)
     provisioning.require_mounted(directory, base)
     text = rootfs.read_text(directory, "config.json")
@@ -252,7 +254,8 @@ def _rewrite_files(host: Host, inv: provisioning.Inventory, planned: tuple[M.Pla
         stored = model.parse_config_json(text, f"config.json of {new}")
     except CorruptConfig as err:
         raise IocjailError(f"{err}; nothing imported") from err
-    problems = I.config_problems(stored, config.load_defaults(host))
+    defaults = config.load_defaults(host)
+    problems = I.config_problems(stored, defaults)
     if problems:
         raise IocjailError(f"config.json of {new} in the archive is not valid: {'; '.join(problems)}; nothing imported")
     cfg = I.imported_config(stored, old, new, as_template=as_template)
@@ -264,3 +267,4 @@ def _rewrite_files(host: Host, inv: provisioning.Inventory, planned: tuple[M.Pla
         moved = I.imported_fstab(fstab, I.old_directories(source, old), f"{inv.iocroot}/{category}/{new}")
         if moved != fstab:
             rootfs.write_text(directory, "fstab", moved)
+    return I.host_commands(cfg, defaults)

@@ -137,6 +137,19 @@ def test_a_template_comes_back_a_jail_unless_asked(fetched, iocroot):
     assert prop(f"{r}/jails/fromtpl/root", "origin") == f"{r}/templates/tpl/root@fromtpl"
 
 
+def test_the_hooks_an_imported_jail_runs_on_this_host_are_named(fetched, iocroot):
+    run("create", "-r", REL, "-n", "hk", "exec_prestart=/bin/sh -c 'echo hi'", "exec_poststop=/usr/bin/true",
+        "exec_start=/bin/sh /etc/rc.custom")
+    run("export", "hk")
+    result = iocjail("import", "hk", "-n", "hk2")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == "Imported: hk2"
+    assert result.stderr.splitlines() == [  # the default poststop and exec_start (inside the jail) are not named
+        "Note: hk2 runs commands on this host, as root, when it starts or stops: exec_prestart=/bin/sh -c 'echo hi' "
+        "(from the archive: check them, iocjail set KEY=/usr/bin/true hk2 clears one)"]
+    assert "exec_prestart:/bin/sh -c 'echo hi'" in run("get", "-a", "hk2")  # named, kept as it was
+
+
 @pytest.mark.parametrize("container", ["zip", "tar.xz"])
 def test_an_archive_written_the_way_iocage_writes_it_imports(fetched, iocroot, container):
     """iocage (ioc_image.py): stream files IOCROOT/images/N_DATE[_child], zipped deflated (or, with

