@@ -8,16 +8,16 @@ import click
 
 from iocjail.cli import complete
 from iocjail.cli.common import Ctx, pass_ctx
-from iocjail.cli.exec import captured_stdin, has_real_stdout, show
+from iocjail.cli.exec import announce, captured_stdin, finish_each, has_real_stdout, show
 from iocjail.cli.lifecycle import Lines
 from iocjail.services import packages as service
-from iocjail.services import plugin_update, updates, upgrades
+from iocjail.services import lifecycle, plugin_update, updates, upgrades
 from iocjail.services.freebsd_runtime import on_freebsd
 
 
 @click.command("pkg", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--plan", "show_plan", is_flag=True, help="Print the commands it would run; run nothing.")
-@click.argument("name", shell_complete=complete.jails)
+@click.argument("name", metavar="NAME|ALL", shell_complete=complete.jails_or_all)
 @click.argument("args", nargs=-1, required=True, type=click.UNPROCESSED)
 @pass_ctx
 def pkg(ctx: Ctx, name: str, args: tuple[str, ...], show_plan: bool) -> None:
@@ -27,19 +27,32 @@ def pkg(ctx: Ctx, name: str, args: tuple[str, ...], show_plan: bool) -> None:
     Linux jails: the jail's `pkg_command` with ARGS, inside the jail; without one, pkg says it is
     not available.
 
+    ALL runs it in every jail (templates never), one after the other in priority order, each
+    jail's output after a `* NAME` line; Linux jails without pkg_command are skipped. The exit
+    status is the first non-zero one.
+
     \b
     Example:
       iocjail pkg www1 install -y nginx
       iocjail pkg --plan www1 upgrade -y
+      iocjail pkg ALL upgrade -y
       iocjail set pkg_command=/usr/local/sbin/apk-as-pkg lin1 && iocjail pkg lin1 install -y curl
     """
     if show_plan:
-        click.echo("\n".join(service.plan_lines(ctx.host, name, args)))
+        for jail in lifecycle.every_jail(ctx.host) if name == "ALL" else [name]:
+            click.echo("\n".join(service.plan_lines(ctx.host, jail, args)))
         return
     capture = not has_real_stdout()
+    if name == "ALL":
+        stdin = captured_stdin() if capture else None  # read once, given to every jail
+        finish_each(lifecycle.in_every_jail(
+            ctx.host, lambda ref: service.run_pkg(ctx.host, ref.name, args, capture=capture, stdin=stdin,
+                                                  reporter=Lines()),
+            quiet_skip=service.PkgNotAvailable, begin=announce, done=lambda _, result: show(result)))
+        return
     result = service.run_pkg(ctx.host, name, args, capture=capture, stdin=captured_stdin() if capture else None,
                              reporter=Lines())
-    show(result)  # type: ignore[arg-type]  # same fields as lifecycle.Captured
+    show(result)
     if result.code:
         raise click.exceptions.Exit(result.code)
 
@@ -139,7 +152,7 @@ def upgrade(ctx: Ctx, name: str, new: str, show_plan: bool, pkgs: bool | None) -
         pkgs = click.confirm(f"Reinstall every package of {done.target} for {new} (pkg upgrade -f)?", default=False)
     if pkgs:
         result = upgrades.reinstall_packages(ctx.host, done.target, capture=not has_real_stdout())
-        show(result)  # type: ignore[arg-type]  # same fields as lifecycle.Captured
+        show(result)
         if result.code:
             raise click.exceptions.Exit(result.code)
 

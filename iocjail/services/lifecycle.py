@@ -330,6 +330,51 @@ def exec_in(host: Host, name: str, command: Sequence[str], *, jail_user: str | N
                 capture, stdin)
 
 
+NOT_RUNNING = "not running"
+
+
+@dataclass(frozen=True)
+class Ran:
+    """One jail of `exec ALL` / `pkg ALL`: what its command returned, or why it did not run."""
+
+    name: str
+    result: Captured | None = None
+    error: IocjailError | None = None
+    skipped: str = ""
+
+
+def every_jail(host: Host) -> list[str]:
+    """What ALL names: every jail (templates never) in priority order."""
+    return [ref.name for ref in _select(host, ["ALL"])]
+
+
+def in_every_jail(host: Host, one: Callable[[JailRef], Captured], *, skip_stopped: bool = False,
+                  quiet_skip: type[IocjailError] | None = None,
+                  begin: Callable[[str], None] | None = None,
+                  done: Callable[[str, Captured], None] | None = None) -> list[Ran]:
+    """ONE in every jail (templates never), in priority order, one after the other, as iocage's
+    ALL: a jail's error is its result and the others go on. `skip_stopped` skips the jails not
+    running; an error of `quiet_skip`'s kind (a jail without pkg) is a skip, not a failure.
+    `begin` is told before each jail runs, `done` after, so output follows its jail's name."""
+    results = []
+    for ref in _select(host, ["ALL"]):
+        if skip_stopped and not _up(host, _live_journal(host, ref.name)):
+            results.append(Ran(ref.name, skipped=NOT_RUNNING))
+            continue
+        if begin is not None:
+            begin(ref.name)
+        try:
+            result = one(ref)
+        except IocjailError as err:
+            skip = quiet_skip is not None and isinstance(err, quiet_skip)
+            results.append(Ran(ref.name, skipped=str(err)) if skip else Ran(ref.name, error=err))
+            continue
+        if done is not None:
+            done(ref.name, result)
+        results.append(Ran(ref.name, result))
+    return results
+
+
 def console(host: Host, name: str, *, capture: bool = False, stdin: bytes | None = None,
             reporter: Reporter | None = None) -> Captured:
     """A root login in the jail (started first if it is not running), with `login_flags`."""

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from iocjail.errors import IocjailError, UsageError
@@ -31,6 +30,7 @@ from iocjail.platform.plan_exec import Executor, HostExecutor, on_freebsd
 from iocjail.services import config, lifecycle, state
 from iocjail.services.host import Host
 from iocjail.services.jails import JailRef, resolve
+from iocjail.services.lifecycle import Captured
 
 log = logging.getLogger("iocjail.services.packages")
 
@@ -45,13 +45,6 @@ class PkgNotAvailable(UsageError):
 
 class NotAJail(UsageError):
     template = "{}: {}"
-
-
-@dataclass(frozen=True)
-class PkgResult:
-    code: int
-    stdout: str = ""
-    stderr: str = ""
 
 
 # -- plans (pure) --------------------------------------------------------------------------------
@@ -103,7 +96,7 @@ def _has_pkg(root: Path) -> bool:
 
 
 def run_pkg(host: Host, name: str, args: Sequence[str], *, capture: bool = False, stdin: bytes | None = None,
-            executor: Executor | None = None, reporter: Reporter | None = None) -> PkgResult:
+            executor: Executor | None = None, reporter: Reporter | None = None) -> Captured:
     """`iocjail pkg NAME ARGS…`: the jail is started if needed; the exit status is pkg's own.
     `executor` runs the FreeBSD plan (default: this host, if it is FreeBSD)."""
     ref, cfg = _jail(host, name)
@@ -113,7 +106,7 @@ def run_pkg(host: Host, name: str, args: Sequence[str], *, capture: bool = False
             raise PkgNotAvailable(ref.name, ref.name)
         done = lifecycle.exec_in(host, ref.name, argv, start_first=True, capture=capture, stdin=stdin,
                                  reporter=reporter)
-        return PkgResult(done.code, done.stdout, done.stderr)
+        return done
     _ensure_running(host, ref, reporter)
     runner = executor or HostExecutor(capture=capture, rundir=config.rundir())
     code = 0
@@ -122,7 +115,7 @@ def run_pkg(host: Host, name: str, args: Sequence[str], *, capture: bool = False
         if code != 0:
             break  # a failed bootstrap: pkg itself cannot run
     out = "".join(getattr(runner, "output", ()))
-    return PkgResult(code, out)
+    return Captured(code, out)
 
 
 def _ensure_running(host: Host, ref: JailRef, reporter: Reporter | None) -> bool:

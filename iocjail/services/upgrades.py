@@ -31,6 +31,7 @@ from iocjail.platform.files import atomic_write
 from iocjail.platform.plan_exec import Executor, carry_out, check_available, default_executor
 from iocjail.services import config, lifecycle, packages, releases, state
 from iocjail.services.host import Host
+from iocjail.services.lifecycle import Captured
 from iocjail.services.updates import (CannotUpdate, Outcome, Subject, _jail_conf, _mountpoint, _prepare_work,
                                       _remove_work, _set_release, _userland, rolled_back_on_failure, snapshot_first,
                                       subject, utc_now, work_paths)
@@ -199,6 +200,6 @@ def _upgrade_basejail(host: Host, up: UpgradePlan, runner: Executor, runtime: Ru
 
 
 def reinstall_packages(host: Host, name: str, *, capture: bool = False,
-                       executor: Executor | None = None) -> packages.PkgResult:
+                       executor: Executor | None = None) -> Captured:
     """The book's `pkg upgrade -f` after an upgrade: every package again, built for the new release."""
     return packages.run_pkg(host, name, ("upgrade", "-f", "-y"), capture=capture, executor=executor)

@@ -127,3 +127,32 @@ def test_a_basejail_made_by_create_runs_with_its_base_read_only(jails, zpool):
     finally:
         assert iocjail("stop", "base1").exit_code == 0
     assert_same_host(before, host_state(zpool.name, zpool.mountpoint), jids=(data["jid"],))
+
+
+def test_exec_all_runs_in_every_running_jail_in_priority_order(jails, zpool):
+    jails.make("a", host_hostname="a-host", priority="10")
+    jails.make("b", host_hostname="b-host", priority="5")
+    jails.make("c", host_hostname="c-host", priority="1")
+    assert iocjail("start", "a", "b").exit_code == 0
+    result = iocjail("exec", "ALL", "hostname")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["* b", "b-host", "* a", "a-host",
+                                          "* skipped, not running (-f starts them): c"]
+    assert iocjail("get", "state", "c").output == "down\n"
+
+    # a failing command: the others still run, each failure named, the first status is the exit status
+    failing = iocjail("exec", "ALL", 'test "$(hostname)" = a-host || exit 4')
+    assert failing.exit_code == 4
+    assert failing.stderr.splitlines() == ["iocjail: b: exit status 4"]
+    assert failing.stdout.splitlines()[:2] == ["* b", "* a"]
+
+    # the installed entry point: jails' output straight to the terminal's stdout, in order
+    done = subprocess.run([IOCJAIL_BIN, "exec", "ALL", "hostname"], capture_output=True, text=True, env=os.environ)
+    assert (done.returncode, done.stdout.splitlines()[:4]) == (0, ["* b", "b-host", "* a", "a-host"])
+
+    # -f: jails not running are started first
+    forced = iocjail("exec", "-f", "ALL", "hostname")
+    assert forced.exit_code == 0, forced.output
+    assert forced.output.splitlines()[:3] == ["* c", "* Starting c", "  + Started OK"]
+    assert forced.output.splitlines()[-4:] == ["* b", "b-host", "* a", "a-host"]
+    assert iocjail("get", "state", "c").output == "up\n"

@@ -63,6 +63,29 @@ def test_pkg_runs_the_jails_pkg_command_inside_it_and_passes_output_and_exit_cod
     assert any(line.endswith("pkg -j ioc-www1 install -y nginx") for line in plan.output.splitlines())
 
 
+def test_pkg_all_runs_where_there_is_a_package_manager_and_skips_the_rest(jails):
+    jails.make("a", host_hostname="a-host", priority="10", pkg_command="/bin/busybox")
+    jails.make("b", host_hostname="b-host", priority="5")
+    jails.make("c", host_hostname="c-host", priority="20", pkg_command="/bin/busybox")
+    result = iocjail("pkg", "ALL", "hostname")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert [x for x in lines if not x.startswith("  + ")] == [
+        "* b", "* a", "* Starting a", "a-host", "* c", "* Starting c", "c-host",
+        "* b skipped: no package manager: pkg(8) exists only on FreeBSD hosts, and this Linux jail has no "
+        "pkg_command (set it to a command in the jail that takes pkg's arguments: "
+        "iocjail set pkg_command=/usr/local/sbin/pkg-wrapper b)"]
+    assert iocjail("get", "state", "b").output == "down\n"  # nothing to run it for
+    failing = iocjail("pkg", "ALL", "sh", "-c", 'test "$(hostname)" = c-host || exit 6')
+    assert (failing.exit_code, failing.stderr.splitlines()) == (6, ["iocjail: a: exit status 6"])
+    plan = iocjail("pkg", "--plan", "ALL", "upgrade", "-y")
+    assert plan.exit_code == 0
+    assert [x for x in plan.output.splitlines() if x.startswith("# on Linux")] == [
+        "# on Linux: not available (the jail has no pkg_command)",
+        "# on Linux, inside the running jail: /bin/busybox upgrade -y",
+        "# on Linux, inside the running jail: /bin/busybox upgrade -y"]
+
+
 def test_create_p_installs_with_retries_and_a_failure_keeps_the_jail(jails, tmp_path):
     fake = jails.iocroot / "releases" / REL / "root" / "usr" / "local" / "sbin" / "fakepkg"
     fake.parent.mkdir(parents=True, exist_ok=True)
