@@ -126,8 +126,8 @@ def releases(ctx: click.Context, param: click.Parameter, incomplete: str) -> lis
 
 
 def jails_or_releases(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
-    """`update NAME|RELEASE`."""
-    return _items([*_jails(ctx), *_releases(ctx)], incomplete)
+    """`update NAME|RELEASE|ALL`."""
+    return _items([*_jails(ctx), *_releases(ctx), "ALL"], incomplete)
 
 
 def pools(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -41,7 +42,7 @@ def announce(name: str) -> None:
     click.echo(f"* {name}")
 
 
-def finish_each(results: Sequence[service.Ran], skip_hint: str = "") -> None:
+def finish_each(results: Sequence[service.Ran[Any]], skip_hint: str = "") -> None:
     """After an ALL run: the jails skipped, one error line per jail that failed or whose command
     exited non-zero, and the first such status as the exit status (0 when every jail's was)."""
     for ran in results:
@@ -54,8 +55,9 @@ def finish_each(results: Sequence[service.Ran], skip_hint: str = "") -> None:
     for ran in results:
         if ran.error is not None:
             failures.append((str(ran.error), ran.error.exit_code))
-        elif ran.result is not None and ran.result.code:
-            failures.append((f"{ran.name}: exit status {ran.result.code}", ran.result.code))
+        elif getattr(ran.result, "code", 0):  # a command's status (exec, pkg); an update has none
+            code = int(ran.result.code)  # type: ignore[union-attr]
+            failures.append((f"{ran.name}: exit status {code}", code))
     for message, _ in failures:
         click.echo(f"iocjail: {message}", err=True)
     if failures:
@@ -90,7 +92,8 @@ def exec_(ctx: Ctx, name: str, command: tuple[str, ...], jail_user: str | None, 
             ctx.host, lambda ref: service.exec_in(ctx.host, ref.name, command, jail_user=jail_user,
                                                   host_user=host_user, start_first=force, capture=capture,
                                                   stdin=stdin, reporter=Lines()),
-            skip_stopped=not force, begin=announce, done=lambda _, result: show(result)), " (-f starts them)")
+            skip=None if force else service.not_running(ctx.host), begin=announce,
+            done=lambda _, result: show(result)), " (-f starts them)")
         return
     result = service.exec_in(ctx.host, name, command, jail_user=jail_user, host_user=host_user,
                              start_first=force, capture=capture, stdin=captured_stdin() if capture else None,

@@ -48,7 +48,8 @@ def pkg(ctx: Ctx, name: str, args: tuple[str, ...], show_plan: bool) -> None:
         finish_each(lifecycle.in_every_jail(
             ctx.host, lambda ref: service.run_pkg(ctx.host, ref.name, args, capture=capture, stdin=stdin,
                                                   reporter=Lines()),
-            quiet_skip=service.PkgNotAvailable, begin=announce, done=lambda _, result: show(result)))
+            skip=lambda ref: service.why_no_pkg(ctx.host, ref.name), begin=announce,
+            done=lambda _, result: show(result)))
         return
     result = service.run_pkg(ctx.host, name, args, capture=capture, stdin=captured_stdin() if capture else None,
                              reporter=Lines())
@@ -59,7 +60,7 @@ def pkg(ctx: Ctx, name: str, args: tuple[str, ...], show_plan: bool) -> None:
 
 @click.command()
 @click.option("--plan", "show_plan", is_flag=True, help="Print the snapshot and commands it would run; run nothing.")
-@click.argument("target", metavar="NAME|RELEASE", shell_complete=complete.jails_or_releases)
+@click.argument("target", metavar="NAME|RELEASE|ALL", shell_complete=complete.jails_or_releases)
 @pass_ctx
 def update(ctx: Ctx, target: str, show_plan: bool) -> None:
     """Apply FreeBSD security patches to a jail or a release, after a snapshot.
@@ -70,12 +71,19 @@ def update(ctx: Ctx, target: str, show_plan: bool) -> None:
     Runs on FreeBSD; elsewhere --plan shows what it would do. A plugin jail first gets its
     plugin updated (manifest, packages, artifact, post_upgrade.sh; rolled back on failure).
 
+    ALL updates every jail in priority order, each behind its own snapshot, one failure not
+    stopping the others; a release is updated once for all its basejails. Plugins are not
+    updated by ALL (update each by name).
+
     \b
     Example:
       iocjail update www1
       iocjail update 14.1-RELEASE
       iocjail update --plan www1
+      iocjail update ALL
     """
+    if target == "ALL":
+        return _update_all(ctx, show_plan)
     if show_plan:
         click.echo("\n".join(updates.plan_lines(ctx.host, target)))
         return
@@ -87,6 +95,18 @@ def update(ctx: Ctx, target: str, show_plan: bool) -> None:
     click.echo(f"* Updating {target} to the latest patch level...")
     done = updates.update(ctx.host, target)
     _report(done)
+
+
+def _update_all(ctx: Ctx, show_plan: bool) -> None:
+    if show_plan:
+        for name in lifecycle.every_jail(ctx.host):
+            try:
+                click.echo("\n".join(updates.plan_lines(ctx.host, name)))
+            except updates.CannotUpdate as err:
+                click.echo(f"# {err}: skipped")
+        return
+    click.echo("* Updating every jail to the latest patch level...")
+    finish_each(updates.update_all(ctx.host, begin=announce, done=lambda _, outcome: _report(outcome)))
 
 
 class _PluginLines:

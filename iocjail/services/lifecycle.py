@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -29,6 +30,9 @@ from iocjail.services.host import Host
 from iocjail.services.jails import JailRef, all_jails, resolve
 from iocjail.services.linux_runtime import LinuxRuntime
 from iocjail.services.runtimes import Wrap
+
+
+T = TypeVar("T")
 
 
 class JailRunning(IocjailError):
@@ -334,11 +338,11 @@ NOT_RUNNING = "not running"
 
 
 @dataclass(frozen=True)
-class Ran:
-    """One jail of `exec ALL` / `pkg ALL`: what its command returned, or why it did not run."""
+class Ran(Generic[T]):
+    """One jail of an ALL (`exec`, `pkg`, `update`): what it gave, or why it did not run."""
 
     name: str
-    result: Captured | None = None
+    result: T | None = None
     error: IocjailError | None = None
     skipped: str = ""
 
@@ -348,31 +352,35 @@ def every_jail(host: Host) -> list[str]:
     return [ref.name for ref in _select(host, ["ALL"])]
 
 
-def in_every_jail(host: Host, one: Callable[[JailRef], Captured], *, skip_stopped: bool = False,
-                  quiet_skip: type[IocjailError] | None = None,
+def in_every_jail(host: Host, one: Callable[[JailRef], T], *, skip: Callable[[JailRef], str | None] | None = None,
                   begin: Callable[[str], None] | None = None,
-                  done: Callable[[str, Captured], None] | None = None) -> list[Ran]:
+                  done: Callable[[str, T], None] | None = None) -> list[Ran[T]]:
     """ONE in every jail (templates never), in priority order, one after the other, as iocage's
-    ALL: a jail's error is its result and the others go on. `skip_stopped` skips the jails not
-    running; an error of `quiet_skip`'s kind (a jail without pkg) is a skip, not a failure.
-    `begin` is told before each jail runs, `done` after, so output follows its jail's name."""
-    results = []
+    ALL: a jail's error is its result and the others go on. `skip` says why a jail is left
+    alone (not running, no pkg, nothing to update), before anything is told of it; `begin` is
+    told before each jail runs, `done` after, so its output follows its name."""
+    results: list[Ran[T]] = []
     for ref in _select(host, ["ALL"]):
-        if skip_stopped and not _up(host, _live_journal(host, ref.name)):
-            results.append(Ran(ref.name, skipped=NOT_RUNNING))
-            continue
-        if begin is not None:
-            begin(ref.name)
         try:
+            why = skip(ref) if skip is not None else None
+            if why:
+                results.append(Ran(ref.name, skipped=why))
+                continue
+            if begin is not None:
+                begin(ref.name)
             result = one(ref)
         except IocjailError as err:
-            skip = quiet_skip is not None and isinstance(err, quiet_skip)
-            results.append(Ran(ref.name, skipped=str(err)) if skip else Ran(ref.name, error=err))
+            results.append(Ran(ref.name, error=err))
             continue
         if done is not None:
             done(ref.name, result)
         results.append(Ran(ref.name, result))
     return results
+
+
+def not_running(host: Host) -> Callable[[JailRef], str | None]:
+    """A `skip` for in_every_jail: the jails that are not running."""
+    return lambda ref: None if is_running(host, ref.name) else NOT_RUNNING
 
 
 def console(host: Host, name: str, *, capture: bool = False, stdin: bytes | None = None,

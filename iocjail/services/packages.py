@@ -118,6 +118,15 @@ def run_pkg(host: Host, name: str, args: Sequence[str], *, capture: bool = False
     return Captured(code, out)
 
 
+def why_no_pkg(host: Host, name: str) -> str | None:
+    """Why `pkg` cannot run in jail NAME on this host (a Linux jail without pkg_command); None
+    when it can."""
+    if on_freebsd():
+        return None
+    ref, cfg = _jail(host, name)
+    return str(PkgNotAvailable(ref.name, ref.name)) if linux_argv(cfg.get(PKG_COMMAND), ()) is None else None
+
+
 def _ensure_running(host: Host, ref: JailRef, reporter: Reporter | None) -> bool:
     """Start the jail unless it runs; True if this call started it."""
     if ref.name in state.running(host):

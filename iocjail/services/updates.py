@@ -34,7 +34,7 @@ from iocjail.model import config as model
 from iocjail.model.values import is_true
 from iocjail.platform import rootfs, safe_paths
 from iocjail.platform.plan_exec import Executor, carry_out, check_available, default_executor
-from iocjail.services import config, releases
+from iocjail.services import config, lifecycle, releases
 from iocjail.services.host import Host
 from iocjail.services.jails import JailRef, all_jails, resolve
 
@@ -185,7 +185,48 @@ def plan_lines(host: Host, target: str) -> list[str]:
 
 def update(host: Host, target: str, *, executor: Executor | None = None,
            now: Callable[[], datetime] = utc_now) -> Outcome:
-    subj = subject(host, target)
+    return _update(host, subject(host, target), executor, now)
+
+
+def update_all(host: Host, *, executor: Executor | None = None, now: Callable[[], datetime] = utc_now,
+               begin: Callable[[str], None] | None = None,
+               done: Callable[[str, Outcome], None] | None = None) -> list[lifecycle.Ran[Outcome]]:
+    """`update ALL`: every jail (templates never) in priority order, each behind its own snapshot
+    and rolled back on its own failure, the others going on. A release is updated once, with the
+    first of its basejails; the rest are skipped as updated (or not) with it, as are jails with
+    nothing to update (no FreeBSD userland, a template's basejail). Where freebsd-update cannot
+    run, refused before any snapshot."""
+    runner = executor or default_executor("update of ALL", "freebsd-update", "update", rundir=config.rundir())
+    check_available(runner)
+    subjects: dict[str, Subject] = {}
+    first_of: dict[str, tuple[str, bool]] = {}  # release -> (its first basejail, whether it worked)
+
+    def skip(ref: JailRef) -> str | None:
+        try:
+            subj = subjects[ref.name] = subject(host, ref.name)
+        except CannotUpdate as err:
+            return str(err)
+        if subj.release in first_of:
+            first, worked = first_of[subj.release]
+            return f"its base, release {subj.release}, {'was updated' if worked else 'failed to update'} with {first}"
+        return None
+
+    def one(ref: JailRef) -> Outcome:
+        subj = subjects[ref.name]
+        try:
+            outcome = _update(host, subj, runner, now)
+        except IocjailError:
+            if subj.release is not None:
+                first_of[subj.release] = (ref.name, False)
+            raise
+        if subj.release is not None:
+            first_of[subj.release] = (ref.name, True)
+        return outcome
+
+    return lifecycle.in_every_jail(host, one, skip=skip, begin=begin, done=done)
+
+
+def _update(host: Host, subj: Subject, executor: Executor | None, now: Callable[[], datetime]) -> Outcome:
     term = os.environ.get("TERM", "dumb")
     conf = _jail_conf(subj) if subj.kind == "jail" else ""
     steps, cleanup = update_plan(host, subj, term)

@@ -71,7 +71,7 @@ def test_pkg_all_runs_where_there_is_a_package_manager_and_skips_the_rest(jails)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert [x for x in lines if not x.startswith("  + ")] == [
-        "* b", "* a", "* Starting a", "a-host", "* c", "* Starting c", "c-host",
+        "* a", "* Starting a", "a-host", "* c", "* Starting c", "c-host",
         "* b skipped: no package manager: pkg(8) exists only on FreeBSD hosts, and this Linux jail has no "
         "pkg_command (set it to a command in the jail that takes pkg's arguments: "
         "iocjail set pkg_command=/usr/local/sbin/pkg-wrapper b)"]

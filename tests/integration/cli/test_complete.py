@@ -40,7 +40,8 @@ def test_jail_names(pool):
     assert completions("stop", "www1", incomplete="w") == ["www1", "www2"]
     assert completions("exec", incomplete="www2") == ["www2"]
     assert completions("clone") == ["www1", "www2"]  # templates are not cloned
-    assert completions("pkg") == completions("console") == ["www1", "www2"]
+    assert completions("pkg") == completions("exec") == ["www1", "www2", "ALL"]
+    assert completions("console") == ["www1", "www2"]
 
 
 def test_jails_and_templates(pool):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -161,6 +162,50 @@ def test_on_linux_update_and_upgrade_refuse_before_any_snapshot(pool):
         "iocjail: update of thin needs FreeBSD: freebsd-update does not exist on linux")
     assert iocjail("upgrade", "thin", "-r", NEW).exit_code == 69
     assert names(pool.pool) == before
+
+
+def test_update_all_updates_every_jail_a_release_once_and_goes_on_past_a_failure(pool, iocroot):
+    assert iocjail("create", "-r", REL, "-n", "base2", "-B").exit_code == 0
+    assert iocjail("create", "-r", REL, "-n", "tpl", "template=yes").exit_code == 0
+    assert iocjail("set", "priority=1", "thick").exit_code == 0
+    rel_root = str(iocroot / "releases" / REL / "root")
+
+    def install(step):
+        root = step.argv[step.argv.index("-b") + 1]
+        if root == str(iocroot / "jails" / "thin" / "root"):
+            return 1  # thin's update fails: rolled back, the others go on
+        (Path(root) / "bin" / "freebsd-version").write_text(VERSION.format("13.2-RELEASE-p9"))
+        return 0
+
+    executor = Scripted(install=install)
+    seen: list[str] = []
+    results = updates.update_all(pool, executor=executor, now=lambda: WHEN, begin=seen.append)
+    by = {r.name: r for r in results}
+    assert [r.name for r in results] == ["thick", "base", "base2", "thin"]  # priority, then name; no template
+    assert seen == ["thick", "base", "thin"]  # told only of the jails it runs for
+    assert (by["thick"].result.kind, by["thick"].result.new) == ("jail", "13.2-RELEASE-p9")
+    assert (by["base"].result.kind, sorted(by["base"].result.release_set)) == ("basejail", ["base", "base2"])
+    assert by["base2"].skipped == f"its base, release {REL}, was updated with base"
+    assert isinstance(by["thin"].error, updates.UpdateFailed) and "rolled back" in str(by["thin"].error)
+    assert [s.argv[2] for s in executor.ran if s.argv[-1] == "install"] == [
+        str(iocroot / "jails" / "thick" / "root"), rel_root, str(iocroot / "jails" / "thin" / "root")]
+    assert {n: cfg(iocroot, n)["release"] for n in ("thick", "base", "base2", "thin")} == {
+        "thick": "13.2-RELEASE-p9", "base": "13.2-RELEASE-p9", "base2": "13.2-RELEASE-p9",
+        "thin": "13.2-RELEASE-p4"}
+
+
+def test_update_all_on_linux_refuses_before_any_snapshot_and_plans_each_jail(pool):
+    before = names(pool.pool)
+    result = iocjail("update", "ALL")
+    assert result.exit_code == 69
+    assert result.output.splitlines()[-1].startswith("iocjail: update of ALL needs FreeBSD")
+    assert names(pool.pool) == before
+    plan = iocjail("update", "--plan", "ALL")
+    assert plan.exit_code == 0, plan.output
+    heads = [line for line in plan.output.splitlines() if line.startswith("# update plan of")]
+    assert heads == ["# update plan of release 13.2-RELEASE (the base of basejail base) on FreeBSD, running "
+                     "13.2-RELEASE-p4", "# update plan of thick on FreeBSD, running 13.2-RELEASE-p4",
+                     "# update plan of thin on FreeBSD, running 13.2-RELEASE-p4"]
 
 
 def test_a_failing_update_rolls_the_jail_back_to_the_snapshot(pool, iocroot):

@@ -69,7 +69,7 @@ def test_without_zfs_names_are_empty_and_fast(no_zfs):
     t0 = time.monotonic()
     assert completions("start") == ["ALL"]
     assert completions("snapshot") == ["ALL"]
-    assert completions("exec") == completions("pkg") == ["ALL"]
+    assert completions("exec") == completions("pkg") == completions("update") == ["ALL"]
     assert completions("console") == []
     assert completions("destroy") == completions("destroy", "-r") == []
     assert completions("activate") == []
