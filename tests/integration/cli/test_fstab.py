@@ -232,9 +232,12 @@ def test_edit_refused_when_the_file_changed_meanwhile(jail):
         tmp.write_text("")
         return 0
 
-    with pytest.raises(IocjailError, match="changed while you were editing"):
+    with pytest.raises(IocjailError, match="changed while you were editing") as refusal:
         service.edit(host, "www1", editor=concurrent_editor)
     assert len(fstab_lines(path)) == 1
+    kept = Path(re.search(r"your edit is kept in (\S+)\)", str(refusal.value)).group(1))
+    assert kept.read_text() == ""  # the edit, for the user to merge by hand
+    kept.unlink()
 
 
 def test_created_directories_are_removed_when_the_write_fails(jail):
