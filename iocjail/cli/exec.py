@@ -55,8 +55,7 @@ def finish_each(results: Sequence[service.Ran[Any]], skip_hint: str = "") -> Non
     for ran in results:
         if ran.error is not None:
             failures.append((str(ran.error), ran.error.exit_code))
-        elif getattr(ran.result, "code", 0):  # a command's status (exec, pkg); an update has none
-            code = int(ran.result.code)  # type: ignore[union-attr]
+        elif code := int(getattr(ran.result, "code", 0)):  # a command's status (exec, pkg); updates have none
             failures.append((f"{ran.name}: exit status {code}", code))
     for message, _ in failures:
         click.echo(f"iocjail: {message}", err=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import click
 
@@ -97,14 +98,18 @@ def update(ctx: Ctx, target: str, show_plan: bool) -> None:
     _report(done)
 
 
+def _plans_of_all(ctx: Ctx, plan_lines: Callable[[str], list[str]]) -> None:
+    """`update/upgrade --plan ALL`: each jail's plan, or why it has none."""
+    for name in lifecycle.every_jail(ctx.host):
+        try:
+            click.echo("\n".join(plan_lines(name)))
+        except updates.CannotUpdate as err:
+            click.echo(f"# {err}: skipped")
+
+
 def _update_all(ctx: Ctx, show_plan: bool) -> None:
     if show_plan:
-        for name in lifecycle.every_jail(ctx.host):
-            try:
-                click.echo("\n".join(updates.plan_lines(ctx.host, name)))
-            except updates.CannotUpdate as err:
-                click.echo(f"# {err}: skipped")
-        return
+        return _plans_of_all(ctx, lambda name: updates.plan_lines(ctx.host, name))
     click.echo("* Updating every jail to the latest patch level...")
     finish_each(updates.update_all(ctx.host, begin=announce, done=lambda _, outcome: _report(outcome)))
 
@@ -136,7 +141,7 @@ def _report(done: updates.Outcome) -> None:
 @click.option("--plan", "show_plan", is_flag=True, help="Print the snapshot and commands it would run; run nothing.")
 @click.option("-P/-N", "--pkgs/--no-pkgs", "pkgs", default=None,
               help="Reinstall every package afterwards (pkg upgrade -f) without asking, or never.")
-@click.argument("name", shell_complete=complete.jails)
+@click.argument("name", metavar="NAME|ALL", shell_complete=complete.jails_or_all)
 @pass_ctx
 def upgrade(ctx: Ctx, name: str, new: str, show_plan: bool, pkgs: bool | None) -> None:
     """Upgrade a jail to a new FreeBSD release, after a snapshot; rolled back if it fails.
@@ -147,12 +152,19 @@ def upgrade(ctx: Ctx, name: str, new: str, show_plan: bool, pkgs: bool | None) -
     every package for the new release is offered. Runs on FreeBSD; elsewhere --plan shows it.
     A plugin jail is upgraded to its manifest's release, then its plugin updated.
 
+    ALL upgrades every jail that can go to RELEASE, in priority order, each behind its own
+    snapshot, one failure not stopping the others; plugin jails are skipped (upgrade each by
+    name). Nothing is asked: -P reinstalls each upgraded jail's packages.
+
     \b
     Example:
       iocjail upgrade www1 -r 14.1-RELEASE
       iocjail upgrade --plan www1 -r 14.1-RELEASE
       iocjail upgrade -P db1 -r 14.1-RELEASE
+      iocjail upgrade ALL -r 14.1-RELEASE
     """
+    if name == "ALL":
+        return _upgrade_all(ctx, new, show_plan, pkgs)
     if show_plan:
         click.echo("\n".join(upgrades.plan_lines(ctx.host, name, new)))
         return
@@ -161,10 +173,7 @@ def upgrade(ctx: Ctx, name: str, new: str, show_plan: bool, pkgs: bool | None) -
         return
     click.echo(f"* Upgrading {name} to {new}...")
     done = upgrades.upgrade(ctx.host, name, new)
-    click.echo(f"{done.target}: snapshot {done.snapshot} taken first (kept: iocjail snapremove removes it)")
-    click.echo(f"{done.target}: {done.old} -> {done.new}")
-    if done.kind == "basejail":
-        click.echo(f"{done.target}: its base is now release {done.release}")
+    _upgraded(done)
     if pkgs is None:
         if not sys.stdin.isatty():
             click.echo(f"{done.target}: reinstall its packages for {new} with: iocjail pkg {done.target} upgrade -f -y")
@@ -175,6 +184,41 @@ def upgrade(ctx: Ctx, name: str, new: str, show_plan: bool, pkgs: bool | None) -
         show(result)
         if result.code:
             raise click.exceptions.Exit(result.code)
+
+
+def _upgraded(done: updates.Outcome) -> None:
+    click.echo(f"{done.target}: snapshot {done.snapshot} taken first (kept: iocjail snapremove removes it)")
+    click.echo(f"{done.target}: {done.old} -> {done.new}")
+    if done.kind == "basejail":
+        click.echo(f"{done.target}: its base is now release {done.release}")
+
+
+def _upgrade_all(ctx: Ctx, new: str, show_plan: bool, pkgs: bool | None) -> None:
+    """`upgrade ALL`: no question per jail; -P reinstalls each upgraded jail's packages."""
+    if show_plan:
+        return _plans_of_all(ctx, lambda name: upgrades.plan_lines(ctx.host, name, new))
+    reinstalled: list[tuple[str, int]] = []
+
+    def done(name: str, outcome: updates.Outcome) -> None:
+        _upgraded(outcome)
+        if pkgs:
+            result = upgrades.reinstall_packages(ctx.host, name, capture=not has_real_stdout())
+            show(result)
+            reinstalled.append((name, result.code))
+
+    click.echo(f"* Upgrading every jail to {new}...")
+    results = upgrades.upgrade_all(ctx.host, new, begin=announce, done=done)
+    upgraded = [r.name for r in results if r.result is not None]
+    if upgraded and pkgs is None:
+        click.echo(f"reinstall their packages for {new} with: iocjail pkg NAME upgrade -f -y "
+                   f"({', '.join(upgraded)})")
+    for name, code in reinstalled:
+        if code:
+            click.echo(f"iocjail: {name}: pkg upgrade -f exited {code}", err=True)
+    finish_each(results)
+    failed = [code for _, code in reinstalled if code]
+    if failed:
+        raise click.exceptions.Exit(failed[0])
 
 
 SECTION = "Packages"

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from iocjail.errors import IocjailError, UsageError
 from iocjail.lifecycle import journal as J
@@ -339,7 +339,7 @@ NOT_RUNNING = "not running"
 
 @dataclass(frozen=True)
 class Ran(Generic[T]):
-    """One jail of an ALL (`exec`, `pkg`, `update`): what it gave, or why it did not run."""
+    """One jail of an ALL (`exec`, `pkg`, `update`, `upgrade`): what it gave, or why it did not run."""
 
     name: str
     result: T | None = None

@@ -212,16 +212,14 @@ def update_all(host: Host, *, executor: Executor | None = None, now: Callable[[]
         return None
 
     def one(ref: JailRef) -> Outcome:
-        subj = subjects[ref.name]
+        subj, worked = subjects[ref.name], False
         try:
             outcome = _update(host, subj, runner, now)
-        except IocjailError:
+            worked = True
+            return outcome
+        finally:
             if subj.release is not None:
-                first_of[subj.release] = (ref.name, False)
-            raise
-        if subj.release is not None:
-            first_of[subj.release] = (ref.name, True)
-        return outcome
+                first_of[subj.release] = (ref.name, worked)
 
     return lifecycle.in_every_jail(host, one, skip=skip, begin=begin, done=done)
 

@@ -29,8 +29,9 @@ from iocjail.lifecycle.plan import Action
 from iocjail.platform import rootfs
 from iocjail.platform.files import atomic_write
 from iocjail.platform.plan_exec import Executor, carry_out, check_available, default_executor
-from iocjail.services import config, lifecycle, packages, releases, state
+from iocjail.services import config, lifecycle, packages, plugin_update, releases, state
 from iocjail.services.host import Host
+from iocjail.services.jails import JailRef
 from iocjail.services.lifecycle import Captured
 from iocjail.services.updates import (CannotUpdate, Outcome, Subject, _jail_conf, _mountpoint, _prepare_work,
                                       _remove_work, _set_release, _userland, rolled_back_on_failure, snapshot_first,
@@ -160,6 +161,31 @@ def upgrade(host: Host, name: str, new: str, *, executor: Executor | None = None
             _remove_work(subj.ref)
             changed = _set_release(host, subj.ref, userland, locked=True)
     return Outcome(subj.name, subj.kind, snap, subj.userland, userland, changed)
+
+
+def upgrade_all(host: Host, new: str, *, executor: Executor | None = None, runtime: Runtime | None = None,
+                now: Callable[[], datetime] = utc_now, begin: Callable[[str], None] | None = None,
+                done: Callable[[str, Outcome], None] | None = None) -> list[lifecycle.Ran[Outcome]]:
+    """`upgrade ALL -r NEW`: every jail (templates never) in priority order, each behind its own
+    snapshot and rolled back on its own failure, the others going on. Skipped, with the reason:
+    jails that cannot go to NEW (already there, newer, no FreeBSD userland, a basejail whose NEW
+    is not fetched with its sources) and plugin jails (each goes to its manifest's release:
+    upgrade it by name). Where freebsd-update cannot run, refused before any snapshot."""
+    runner = executor or default_executor("upgrade of ALL", "freebsd-update", "upgrade", rundir=config.rundir())
+    check_available(runner)
+
+    def skip(ref: JailRef) -> str | None:
+        if plugin_update.is_plugin(host, ref.name):
+            return "a plugin jail goes to its manifest's release: upgrade it by name"
+        try:
+            build(host, ref.name, new)
+        except CannotUpdate as err:
+            return str(err)
+        return None
+
+    return lifecycle.in_every_jail(
+        host, lambda ref: upgrade(host, ref.name, new, executor=runner, runtime=runtime, now=now),
+        skip=skip, begin=begin, done=done)
 
 
 def _upgrade_basejail(host: Host, up: UpgradePlan, runner: Executor, runtime: Runtime,

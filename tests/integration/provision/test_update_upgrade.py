@@ -312,6 +312,49 @@ def test_upgrade_of_a_thin_jail_runs_the_loop_and_sets_release(pool, iocroot):
     assert cfg(iocroot, "thin")["release"] == "14.1-RELEASE-p2"
 
 
+def test_upgrade_all_upgrades_what_can_go_and_names_the_rest(pool, iocroot):
+    assert iocjail("create", "-r", REL, "-n", "tpl", "template=yes").exit_code == 0
+
+    def upgrade(step):  # thick's freebsd-update upgrade fails: rolled back, the others go on
+        return 1 if step.argv[2] == str(iocroot / "jails" / "thick" / "root") else 0
+
+    def install(step):
+        (Path(step.argv[2]) / "bin" / "freebsd-version").write_text(VERSION.format("14.1-RELEASE-p2"))
+        return 0
+
+    executor = Scripted(upgrade=upgrade, install=install)
+    seen: list[str] = []
+    results = upgrades.upgrade_all(pool, NEW, executor=executor, now=lambda: WHEN, begin=seen.append)
+    by = {r.name: r for r in results}
+    assert [r.name for r in results] == ["base", "thick", "thin"] and seen == ["thick", "thin"]  # no template
+    assert by["base"].skipped.startswith("base: a basejail is upgraded onto a fetched release")  # 14.1 not here
+    assert isinstance(by["thick"].error, UpdateFailed) and "rolled back" in str(by["thick"].error)
+    assert (by["thin"].result.old, by["thin"].result.new) == ("13.2-RELEASE-p4", "14.1-RELEASE-p2")
+    assert {n: cfg(iocroot, n)["release"] for n in ("thin", "thick", "base")} == {
+        "thin": "14.1-RELEASE-p2", "thick": "13.2-RELEASE-p4", "base": "13.2-RELEASE-p4"}
+    # again: thin is there already, and says so; thick is tried again
+    later = WHEN.replace(minute=9)  # the failed try's snapshot stays, under its own time
+    again = {r.name: r for r in upgrades.upgrade_all(pool, NEW, executor=Scripted(), now=lambda: later)}
+    assert again["thin"].skipped == "thin: the jail already runs 14.1-RELEASE-p2: use iocjail update for its patches"
+    assert again["thick"].result is not None
+
+
+def test_upgrade_all_on_linux_refuses_before_any_snapshot(pool):
+    before = names(pool.pool)
+    result = iocjail("upgrade", "ALL", "-r", NEW)
+    assert result.exit_code == 69
+    assert result.output.splitlines()[-1].startswith("iocjail: upgrade of ALL needs FreeBSD")
+    assert names(pool.pool) == before
+    plan = iocjail("upgrade", "--plan", "ALL", "-r", NEW)
+    assert plan.exit_code == 0, plan.output
+    lines = plan.output.splitlines()
+    assert [x for x in lines if x.startswith("# upgrade plan of")] == [
+        "# upgrade plan of thick (jail) from 13.2-RELEASE-p4 to 14.1-RELEASE on FreeBSD",
+        "# upgrade plan of thin (jail) from 13.2-RELEASE-p4 to 14.1-RELEASE on FreeBSD"]
+    assert lines[0].startswith("# base: a basejail is upgraded onto a fetched release") and lines[0].endswith(
+        ": skipped")
+
+
 def test_a_failing_upgrade_rolls_back(pool, iocroot):
     root = iocroot / "jails" / "thick" / "root"
 
