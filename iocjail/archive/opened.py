@@ -60,7 +60,9 @@ class OpenedArchive:
             self.fd = -1
 
     def fileobj(self) -> IO[bytes]:
-        """A file object of its own offset over the same open file, for zipfile or tarfile."""
+        """A file object over a duplicate of the descriptor, for zipfile or tarfile. Duplicates
+        share one file offset: one reader at a time (zipfile seeks before every read); the
+        checksum pass and copy_span read at explicit offsets and never move it."""
         return os.fdopen(os.dup(self.fd), "rb")
 
     def sha256(self, advance: Advance | None = None, *, readers: int = 4, window: int = 8) -> str:
