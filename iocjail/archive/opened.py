@@ -73,7 +73,7 @@ class OpenedArchive:
         digest = hashlib.sha256()
         buffers = [bytearray(BLOCK) for _ in range(min(window, max(1, -(-self.size // BLOCK))))]
         with ThreadPoolExecutor(max_workers=readers, thread_name_prefix="sha256-read") as pool:
-            pending: deque[tuple[Future[int], bytearray, int]] = deque()
+            pending: deque[tuple[Future[int], bytearray, int, int]] = deque()
             offset = 0
 
             def read_ahead(buffer: bytearray) -> None:
@@ -81,16 +81,19 @@ class OpenedArchive:
                 if offset < self.size:
                     want = min(BLOCK, self.size - offset)
                     pending.append((pool.submit(os.preadv, self.fd, [memoryview(buffer)[:want]], offset),
-                                    buffer, want))
+                                    buffer, offset, want))
                     offset += want
 
             for buffer in buffers:
                 read_ahead(buffer)
             while pending:
-                future, buffer, want = pending.popleft()
+                future, buffer, start, want = pending.popleft()
                 got = future.result()
-                if got != want:
-                    raise ArchiveChanged(self.path, "it shrank")
+                while got < want:  # a short read is allowed; only the end of the file ends it
+                    more = os.preadv(self.fd, [memoryview(buffer)[got:want]], start + got)
+                    if more == 0:
+                        raise ArchiveChanged(self.path, "it shrank")
+                    got += more
                 digest.update(memoryview(buffer)[:got])
                 if advance is not None:
                     advance(got)

@@ -144,3 +144,17 @@ def test_a_verified_stored_member_is_copied_from_the_open_file(tmp_path, mocker)
             assert spans.call_count == 2
         finally:
             reader.close()
+
+
+def test_short_reads_are_read_on_not_taken_for_a_shrunk_file(tmp_path, monkeypatch):
+    path = tmp_path / "a.zip"
+    path.write_bytes(DATA)
+    real = os.preadv
+
+    def short(fd, buffers, offset):  # type: ignore[no-untyped-def]
+        view = buffers[0]
+        return real(fd, [view[: max(1, len(view) // 3)]], offset)  # a third at most, as a FUSE daemon may
+
+    monkeypatch.setattr(os, "preadv", short)
+    with OpenedArchive(path) as archive:
+        assert archive.sha256() == hashlib.sha256(DATA).hexdigest()
