@@ -11,7 +11,9 @@ directory on the way, and acts on the last component relative to its parent's de
 * `pinned` holds the checked target open and names it by its descriptor (`/proc/PID/fd/N`), so a
   mount lands on that very directory even if the running jail swaps a path component for a
   symlink between the check and the mount;
-* `read_file`, `mkdir`, `mknod`, `symlink` likewise.
+* `read_file`, `mkdir`, `mknod`, `symlink`, `exists`, `empty_dir` likewise; `read_text` and
+  `write_text` are the whole-file forms services use for config files in a jail (text, None
+  where the file is missing or not a plain file, parents made on writing).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import shutil
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,7 +57,10 @@ def _dir_fd(root: Path, parts: list[str], rel: str, *, create: bool = False) -> 
             except FileNotFoundError:
                 if not create:
                     raise UnsafePath(root, rel, f"/{'/'.join(parts[:index + 1])} does not exist") from None
-                os.mkdir(part, 0o755, dir_fd=fd)
+                try:
+                    os.mkdir(part, 0o755, dir_fd=fd)
+                except FileExistsError:
+                    pass  # made meanwhile: the open below checks what it is
                 nfd = os.open(part, _DIR_FLAGS, dir_fd=fd)
             except OSError as err:
                 if err.errno in (errno.ELOOP, errno.ENOTDIR):
@@ -123,10 +129,12 @@ def pinned(root: Path, rel: str, *, kind: str = "dir") -> Iterator[str]:
         os.close(fd)
 
 
-def write_file(root: Path, rel: str, data: bytes, mode: int = 0o644) -> None:
-    """Replace ROOT/rel with `data`: a symlink at the name is replaced, never followed."""
-    parents, name = _split(rel)
-    with _dir_fd(root, parents, rel) as fd:
+def write_file(root: Path, rel: str, data: bytes, mode: int = 0o644, *, parents: bool = False,
+               sync: bool = False) -> None:
+    """Replace ROOT/rel with `data`: a symlink at the name is replaced, never followed.
+    `parents` makes missing directories on the way; `sync` fsyncs the data before the rename."""
+    dirs, name = _split(rel)
+    with _dir_fd(root, dirs, rel, create=parents) as fd:
         try:
             if stat.S_ISDIR(os.lstat(name, dir_fd=fd).st_mode):
                 raise UnsafePath(root, rel, "it is a directory")
@@ -138,6 +146,9 @@ def write_file(root: Path, rel: str, data: bytes, mode: int = 0o644) -> None:
             os.fchmod(wfd, mode)  # the umask cut the mode given to open
             with os.fdopen(wfd, "wb") as handle:
                 handle.write(data)
+                if sync:
+                    handle.flush()
+                    os.fsync(handle.fileno())
             os.rename(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
         except BaseException:
             try:
@@ -147,20 +158,69 @@ def write_file(root: Path, rel: str, data: bytes, mode: int = 0o644) -> None:
             raise
 
 
-def read_file(root: Path, rel: str) -> bytes | None:
-    """ROOT/rel's content, None if it does not exist; a symlink anywhere is refused."""
+def read_file(root: Path, rel: str, limit: int | None = None) -> bytes | None:
+    """ROOT/rel's content (its first `limit` bytes), None if it does not exist; a symlink
+    anywhere, or anything but a regular file at the name (a FIFO would hang the reader), is
+    refused. Opened non-blocking so that such a file is seen before any read."""
     parents, name = _split(rel)
     try:
         with _dir_fd(root, parents, rel) as fd:
-            rfd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            rfd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=fd)
     except FileNotFoundError:
         return None
     except OSError as err:
         if err.errno == errno.ELOOP:
             raise UnsafePath(root, rel, "it is a symlink") from None
         raise
+    if not stat.S_ISREG(os.fstat(rfd).st_mode):
+        os.close(rfd)
+        raise UnsafePath(root, rel, "it is not a regular file")
     with os.fdopen(rfd, "rb") as handle:
-        return handle.read()
+        return handle.read() if limit is None else handle.read(limit)
+
+
+def read_text(root: Path, rel: str, limit: int = 1 << 20) -> str | None:
+    """ROOT/rel as text (its first `limit` bytes), or None when it is missing, behind or at a
+    symlink, or not a regular file: for files a jail may have made anything of."""
+    try:
+        data = read_file(root, rel, limit)
+    except UnsafePath:
+        return None
+    return None if data is None else data.decode("utf-8", errors="replace")
+
+
+def write_text(root: Path, rel: str, text: str, mode: int = 0o644, *, sync: bool = True) -> None:
+    """Atomically (re)place ROOT/rel, missing directories made. `sync=False` skips the fsync,
+    for files of a jail still being made (a crash loses the whole jail anyway)."""
+    write_file(root, rel, text.encode(), mode, parents=True, sync=sync)
+
+
+def exists(root: Path, rel: str) -> bool:
+    """True if ROOT/rel exists as anything (a symlink counts: it is the jail's own file)."""
+    parents, name = _split(rel)
+    try:
+        with _dir_fd(root, parents, rel) as fd:
+            os.lstat(name, dir_fd=fd)
+    except (FileNotFoundError, UnsafePath):
+        return False
+    return True
+
+
+def empty_dir(root: Path, rel: str) -> None:
+    """Make ROOT/rel an empty directory: whatever is there (tree, file or symlink) goes first.
+    A symlink is removed as a link; nothing outside ROOT is ever touched (fd-based rmtree)."""
+    parents, name = _split(rel)
+    with _dir_fd(root, parents, rel, create=True) as fd:
+        try:
+            st = os.lstat(name, dir_fd=fd)
+        except FileNotFoundError:
+            st = None
+        if st is not None:
+            if stat.S_ISDIR(st.st_mode):
+                shutil.rmtree(name, dir_fd=fd)
+            else:
+                os.unlink(name, dir_fd=fd)
+        os.mkdir(name, 0o755, dir_fd=fd)
 
 
 def mkdir(root: Path, rel: str, mode: int = 0o755) -> None:

@@ -22,7 +22,7 @@ from iocjail.model import config as model
 from iocjail.model import properties
 from iocjail.model import provision as P
 from iocjail.model.values import is_true, validate_jail_name
-from iocjail.platform import rootfs
+from iocjail.platform import safe_paths
 from iocjail.platform.files import atomic_write
 from iocjail.services import config, provisioning
 from iocjail.services.create import Created, uuid4s
@@ -114,10 +114,10 @@ def _fresh_files(job: _Job, new: str, path: Path, cfg: dict[str, str]) -> None:
     root = path / "root"
     if "root" not in job.children or not root.is_dir():
         return
-    hosts = rootfs.read_text(root, "etc/hosts")
+    hosts = safe_paths.read_text(root, "etc/hosts")
     if hosts is not None:
-        rootfs.write_text(root, "etc/hosts", P.replace_word(hosts, old, new))
-    rc_conf = rootfs.read_text(root, "etc/rc.conf")
+        safe_paths.write_text(root, "etc/hosts", P.replace_word(hosts, old, new))
+    rc_conf = safe_paths.read_text(root, "etc/rc.conf")
     rewritten = P.rc_conf_hostname(rc_conf, cfg.get("host_hostname", P.default_hostname(new))) if rc_conf is not None else None
     if rewritten is not None:
-        rootfs.write_text(root, "etc/rc.conf", rewritten)
+        safe_paths.write_text(root, "etc/rc.conf", rewritten)

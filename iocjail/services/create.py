@@ -35,7 +35,7 @@ from iocjail.model import config as model
 from iocjail.model import properties
 from iocjail.model import provision as P
 from iocjail.model.values import is_true, validate_jail_name
-from iocjail.platform import rootfs
+from iocjail.platform import safe_paths
 from iocjail.platform.zfs import Zfs
 from iocjail.services import config, packages, provisioning, releases
 from iocjail.services.host import Host
@@ -223,7 +223,7 @@ def _source(host: Host, inv: Inventory, req: CreateRequest) -> _Source:
     assert req.release
     rel = inv.release(req.release)
     root = inv.mountpoint_of(f"{rel.dataset}/root")
-    script = rootfs.read_text(root, "bin/freebsd-version", 65536) if root.is_dir() else None
+    script = safe_paths.read_text(root, "bin/freebsd-version", 65536) if root.is_dir() else None
     userland = (userland_version(script) if script else None) or rel.name
 
     def base(name: str) -> dict[str, str]:
@@ -331,16 +331,16 @@ def _write_files(job: _Job, name: str, path: Path, cfg: dict[str, str]) -> list[
         provisioning.require_mounted(root, f"{inv.host.dataset('jails', name)}/root")
         if req.basejail or req.clone_basejail:
             fstab = _make_basejail(inv, source, name, root, job.now())
-        hosts = rootfs.read_text(root, "etc/hosts")
+        hosts = safe_paths.read_text(root, "etc/hosts")
         ip4 = {**job.defaults, **cfg}.get("ip4_addr", "none")
-        rootfs.write_text(root, "etc/hosts", P.hosts_file(hosts, name, ip4), sync=False)
+        safe_paths.write_text(root, "etc/hosts", P.hosts_file(hosts, name, ip4), sync=False)
         provisioning.write_rc_conf(root, inv.iocroot)
     # No fsync for a jail being made: ZFS commits each rename after the data it names (one
     # transaction group at a time), and a crash before the commit loses the whole create anyway.
-    rootfs.write_text(path, "config.json", model.dump_config_json(cfg), sync=False)
-    rootfs.write_text(path, "fstab", fstab, sync=False)
+    safe_paths.write_text(path, "config.json", model.dump_config_json(cfg), sync=False)
+    safe_paths.write_text(path, "fstab", fstab, sync=False)
     if req.pkglist is not None:
-        rootfs.write_text(path, PKGLIST_FILE, _pkglist_json(req.pkglist), sync=False)
+        safe_paths.write_text(path, PKGLIST_FILE, _pkglist_json(req.pkglist), sync=False)
     return notes
 
 
@@ -351,7 +351,7 @@ def _make_basejail(inv: Inventory, source: _Source, name: str, root: Path, stamp
     dirs = tuple(d for d in P.basejail_dirs(source.release)
                  if (Path(src_root) / d).is_dir() and not (Path(src_root) / d).is_symlink())
     for rel in dirs:
-        rootfs.empty_dir(root, rel)
+        safe_paths.empty_dir(root, rel)
     return P.basejail_fstab(src_root, f"{inv.iocroot}/jails/{name}/root", dirs, stamp)
 
 

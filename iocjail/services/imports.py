@@ -33,7 +33,7 @@ from iocjail.model import config as model
 from iocjail.model import imported as I
 from iocjail.model import provision as P
 from iocjail.model.values import validate_jail_name
-from iocjail.platform import rootfs
+from iocjail.platform import safe_paths
 from iocjail.platform.zfs import TYPES, Dataset
 from iocjail.services import config, provisioning
 from iocjail.services.fetch import QuietReporter, Reporter
@@ -247,7 +247,7 @@ def _rewrite_files(host: Host, inv: provisioning.Inventory, planned: tuple[M.Pla
     """config.json and fstab as they must be here; returns the config's host-side hooks."""
     directory = inv.mountpoint_of(base)
     provisioning.require_mounted(directory, base)
-    text = rootfs.read_text(directory, "config.json")
+    text = safe_paths.read_text(directory, "config.json")
     if text is None:
         raise IocjailError(f"{base}: the archive holds no config.json (a plain file): not a jail; nothing imported")
     try:
@@ -260,11 +260,11 @@ def _rewrite_files(host: Host, inv: provisioning.Inventory, planned: tuple[M.Pla
         raise IocjailError(f"config.json of {new} in the archive is not valid: {'; '.join(problems)}; nothing imported")
     cfg = I.imported_config(stored, old, new, as_template=as_template)
     if cfg != stored:
-        rootfs.write_text(directory, "config.json", model.dump_config_json(cfg))
-    fstab = rootfs.read_text(directory, "fstab")
+        safe_paths.write_text(directory, "config.json", model.dump_config_json(cfg))
+    fstab = safe_paths.read_text(directory, "fstab")
     if fstab is not None:
         source = M.source_iocroot(planned) or str(inv.iocroot)
         moved = I.imported_fstab(fstab, I.old_directories(source, old), f"{inv.iocroot}/{category}/{new}")
         if moved != fstab:
-            rootfs.write_text(directory, "fstab", moved)
+            safe_paths.write_text(directory, "fstab", moved)
     return I.host_commands(cfg, defaults)

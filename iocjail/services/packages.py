@@ -25,7 +25,7 @@ from iocjail.fetch.update import Command
 from iocjail.lifecycle.engine import Reporter
 from iocjail.model.packages import PKG_COMMAND, pkg_command_argv
 from iocjail.platform import freebsd_pkg as FP
-from iocjail.platform import rootfs
+from iocjail.platform import safe_paths
 from iocjail.platform.plan_exec import Executor, HostExecutor, on_freebsd
 from iocjail.services import config, lifecycle, state
 from iocjail.services.host import Host
@@ -92,7 +92,7 @@ def _jail(host: Host, name: str) -> tuple[JailRef, dict[str, str]]:
 
 
 def _has_pkg(root: Path) -> bool:
-    return rootfs.exists(root, FP.JAIL_PKG)
+    return safe_paths.exists(root, FP.JAIL_PKG)
 
 
 def run_pkg(host: Host, name: str, args: Sequence[str], *, capture: bool = False, stdin: bytes | None = None,

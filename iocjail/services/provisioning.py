@@ -21,7 +21,7 @@ from iocjail.errors import DatasetExists, DatasetNotFound, IocjailError, PoolNot
 from iocjail.model import properties
 from iocjail.model.datasets import validate_pool_name
 from iocjail.model.provision import DEFAULT_RC_CONF
-from iocjail.platform import rootfs
+from iocjail.platform import safe_paths
 from iocjail.platform.zfs import Dataset, Zfs
 from iocjail.services import config, releases
 from iocjail.services.host import Host, IocrootMissing, IocrootNotMounted
@@ -191,9 +191,9 @@ def defaults(host: Host) -> dict[str, str]:
 def write_rc_conf(root: Path, iocroot: Path) -> bool:
     """Give a jail without /etc/rc.conf the default one (iocroot/default_rc.conf if the host
     has its own, as iocage keeps it there); True if written."""
-    if rootfs.exists(root, "etc/rc.conf"):
+    if safe_paths.exists(root, "etc/rc.conf"):
         return False
     custom = iocroot / "default_rc.conf"
     text = custom.read_text() if custom.is_file() and not custom.is_symlink() else DEFAULT_RC_CONF
-    rootfs.write_text(root, "etc/rc.conf", text, sync=False)  # a jail being made: see create
+    safe_paths.write_text(root, "etc/rc.conf", text, sync=False)  # a jail being made: see create
     return True

@@ -32,7 +32,7 @@ from iocjail.fetch.names import is_freebsd_release
 from iocjail.fetch.update import Command, freebsd_update_plan, userland_version
 from iocjail.model import config as model
 from iocjail.model.values import is_true
-from iocjail.platform import rootfs, safe_paths
+from iocjail.platform import safe_paths
 from iocjail.platform.plan_exec import Executor, carry_out, check_available, default_executor
 from iocjail.services import config, lifecycle, releases
 from iocjail.services.host import Host
@@ -87,7 +87,7 @@ class Subject:
 
 
 def _userland(root: Path) -> str | None:
-    script = rootfs.read_text(root, "bin/freebsd-version", 65536) if root.is_dir() else None
+    script = safe_paths.read_text(root, "bin/freebsd-version", 65536) if root.is_dir() else None
     return userland_version(script) if script else None
 
 
@@ -135,11 +135,11 @@ def _release_subject(host: Host, release: str, name: str, kind: str, ref: JailRe
 
 
 def _jail_conf(subj: Subject) -> str:
-    text = rootfs.read_text(subj.root, "etc/freebsd-update.conf")
+    text = safe_paths.read_text(subj.root, "etc/freebsd-update.conf")
     if text is None:
         raise CannotUpdate(subj.name, "has no /etc/freebsd-update.conf (its ServerName and KeyPrint are needed)")
     try:
-        return JU.jail_update_conf(text, has_src=rootfs.exists(subj.root, "usr/src/Makefile"))
+        return JU.jail_update_conf(text, has_src=safe_paths.exists(subj.root, "usr/src/Makefile"))
     except JU.BadUpdateConf as err:
         raise CannotUpdate(subj.name, f"its /etc/freebsd-update.conf {err}") from None
 

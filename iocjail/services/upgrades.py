@@ -26,7 +26,7 @@ from iocjail.errors import IocjailError
 from iocjail.fetch import jail_update as JU
 from iocjail.fetch.update import Command
 from iocjail.lifecycle.plan import Action
-from iocjail.platform import rootfs
+from iocjail.platform import safe_paths
 from iocjail.platform.files import atomic_write
 from iocjail.platform.plan_exec import Executor, carry_out, check_available, default_executor
 from iocjail.services import config, lifecycle, packages, plugin_update, releases, state
@@ -93,7 +93,7 @@ def _binary(host: Host, new: str) -> str:
     """The new release's own freebsd-update (it knows that release) when it is fetched."""
     if new in releases.fetched(host):
         root = _mountpoint(host, host.dataset("releases", new, "root"))
-        if rootfs.read_text(root, "usr/sbin/freebsd-update", 16) is not None:
+        if safe_paths.read_text(root, "usr/sbin/freebsd-update", 16) is not None:
             return str(root / "usr" / "sbin" / "freebsd-update")
     return JU.HOST_FREEBSD_UPDATE
 
@@ -105,7 +105,7 @@ def _basejail_plan(host: Host, subj: Subject, new: str) -> UpgradePlan:
     except IocjailError as err:
         raise CannotUpdate(subj.name, f"a basejail is upgraded onto a fetched release: {err}") from None
     new_root = _mountpoint(host, f"{rel.dataset}/root")
-    if not rootfs.exists(new_root, "usr/src/Makefile"):
+    if not safe_paths.exists(new_root, "usr/src/Makefile"):
         raise CannotUpdate(subj.name, f"release {new} has no sources (usr/src), which etcupdate merges /etc from: "
                                       "fetch its src.txz too")
     plan = JU.basejail_upgrade_plan(subj.name, str(subj.ref.path / "root"), str(new_root / "usr" / "src"),

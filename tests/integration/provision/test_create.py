@@ -298,8 +298,8 @@ def test_writes_never_follow_symlinks_planted_in_the_source(fetched, iocroot, tm
     (rel_root / "etc").symlink_to(outdir)
     before = names(fetched)
     result = iocjail("create", "-r", REL, "-n", "s2")
-    assert result.exit_code == 1 and "refusing to write etc/hosts: etc inside" in result.output
-    assert "is a symlink" in result.output
+    assert result.exit_code == 1 and "refusing etc/hosts in the jail root" in result.output
+    assert "/etc is a symlink" in result.output
     assert list(outdir.iterdir()) == [] and names(fetched) == before
 
 
