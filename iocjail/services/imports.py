@@ -262,6 +262,8 @@ def _rewrite_files(host: Host, inv: provisioning.Inventory, planned: tuple[M.Pla
     if cfg != stored:
         safe_paths.write_text(directory, "config.json", model.dump_config_json(cfg))
     fstab = safe_paths.read_text(directory, "fstab")
+    if fstab is None and safe_paths.exists(directory, "fstab"):  # a link or a FIFO: every start reads it
+        raise IocjailError(f"{base}: the archive's fstab is not a plain file; nothing imported")
     if fstab is not None:
         source = M.source_iocroot(planned) or str(inv.iocroot)
         moved = I.imported_fstab(fstab, I.old_directories(source, old), f"{inv.iocroot}/{category}/{new}")

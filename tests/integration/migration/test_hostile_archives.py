@@ -187,6 +187,18 @@ def test_a_config_json_that_is_a_symlink_is_not_followed(fetched, iocroot, tmp_p
     assert target.read_text() == "host data\n"
 
 
+def test_an_fstab_that_is_a_symlink_is_refused(fetched, iocroot, tmp_path):
+    """Every start and every fstab command reads it: it must be the jail's own plain file."""
+    target = tmp_path / "host-fstab"
+    target.write_text("/ /mnt nullfs rw 0 0\n")
+    parent = stream_of(fetched, "linked", {"config.json": CONFIG, "fstab": str(target)})
+    root = stream_of(fetched, "root", {"etc/motd": b"hi\n"})
+    p = prefix(iocroot)
+    archive = write_archive(iocroot / "images" / f"web_{D}.zip", [(p, parent), (f"{p}_root", root)])
+    assert "the archive's fstab is not a plain file" in import_refused(fetched, archive)
+    assert target.read_text() == "/ /mnt nullfs rw 0 0\n"
+
+
 def _tar(path: Path, members: list[tarfile.TarInfo | tuple[str, bytes]]) -> Path:
     with tarfile.open(path, "w:xz") as tar:
         for member in members:
