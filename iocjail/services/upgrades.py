@@ -144,8 +144,12 @@ def _jail_dataset(subj: Subject) -> str:
 
 def upgrade(host: Host, name: str, new: str, *, executor: Executor | None = None,
             runtime: Runtime | None = None, now: Callable[[], datetime] = utc_now) -> Outcome:
-    up = build(host, name, new)
-    subj = up.subject
+    return _upgrade(host, build(host, name, new), executor, runtime, now)
+
+
+def _upgrade(host: Host, up: UpgradePlan, executor: Executor | None, runtime: Runtime | None,
+             now: Callable[[], datetime]) -> Outcome:
+    subj, new = up.subject, up.new
     assert subj.ref is not None
     runner = executor or default_executor(f"upgrade of {subj.name}", "freebsd-update" if subj.kind == "jail"
                                           else "etcupdate", "upgrade", rundir=config.rundir())
@@ -174,18 +178,19 @@ def upgrade_all(host: Host, new: str, *, executor: Executor | None = None, runti
     runner = executor or default_executor("upgrade of ALL", "freebsd-update", "upgrade", rundir=config.rundir())
     check_available(runner)
 
+    plans: dict[str, UpgradePlan] = {}
+
     def skip(ref: JailRef) -> str | None:
         if plugin_update.is_plugin(host, ref.name):
             return "a plugin jail goes to its manifest's release: upgrade it by name"
         try:
-            build(host, ref.name, new)
+            plans[ref.name] = build(host, ref.name, new)
         except CannotUpdate as err:
             return str(err)
         return None
 
-    return lifecycle.in_every_jail(
-        host, lambda ref: upgrade(host, ref.name, new, executor=runner, runtime=runtime, now=now),
-        skip=skip, begin=begin, done=done)
+    return lifecycle.in_every_jail(host, lambda ref: _upgrade(host, plans[ref.name], runner, runtime, now),
+                                   skip=skip, begin=begin, done=done)
 
 
 def _upgrade_basejail(host: Host, up: UpgradePlan, runner: Executor, runtime: Runtime,
