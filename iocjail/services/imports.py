@@ -229,9 +229,9 @@ def _settle(host: Host, base: str, planned: tuple[M.Planned, ...], received: lis
     """Drop the export snapshots that came with the streams, then mount, parents first. An
     export's snapshots share one name (`@ioc-export-DATE`): then one recursive destroy does."""
     snapshots = [d for d in received if d.is_snapshot]
-    shared = {d.snapshot for d in snapshots}
-    if len(shared) == 1 and f"{base}@{next(iter(shared))}" in {d.name for d in snapshots}:
-        host.zfs.destroy(f"{base}@{next(iter(shared))}", recursive=True)
+    tops = {f"{base}@{d.snapshot}" for d in snapshots}  # one name on all: the base's snapshot
+    if len(tops) == 1 and tops <= {d.name for d in snapshots}:
+        host.zfs.destroy(tops.pop(), recursive=True)
     else:
         for snap in sorted(snapshots, key=lambda d: d.name.count("/"), reverse=True):
             host.zfs.destroy(snap.name)
