@@ -6,12 +6,15 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: all host venv test unit demo man install install-program install-data uninstall bench typecheck clean-venv
+.PHONY: all host packages venv test unit demo man install install-program install-data uninstall bench typecheck clean-venv
 
 all: test
 
 host:
 	sh scripts/host-setup.sh
+
+packages:
+	sh scripts/host-setup.sh --no-start
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +24,10 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 
 venv: $(VENV)/.installed
 
-test: host venv
-	$(PY) -m pytest $(PYTEST_ARGS)
+# The tests run against a zfs-fuse of their own, in private namespaces (scripts/test-sandbox.sh):
+# whatever else the machine runs (its pools, another clone's tests) neither sees them nor is seen.
+test: packages venv
+	sh scripts/test-sandbox.sh $(PY) -m pytest $(PYTEST_ARGS)
 
 unit: venv
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Bring a Debian host (root) to what iocjail's tests and demo need: zfs-fuse running, busybox-static,
 # mandoc, util-linux, iproute2, git. Idempotent and quiet when everything is already there.
+# --no-start installs only: `make test` runs its own zfs-fuse (scripts/test-sandbox.sh).
 set -eu
 
 if [ "$(id -u)" != 0 ]; then
@@ -27,4 +28,4 @@ if [ -n "$missing" ]; then
     apt-get install -y -qq $missing >/dev/null
 fi
 
-exec "$(dirname "$0")/zfs-fuse-start.sh"
+[ "${1:-}" = --no-start ] || exec "$(dirname "$0")/zfs-fuse-start.sh"

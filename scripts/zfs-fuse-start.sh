@@ -1,8 +1,10 @@
 #!/bin/sh
 # Start zfs-fuse unless a ZFS (kernel module or zfs-fuse) already answers. Prints "started" when it
 # started the daemon, so callers (make demo) know to stop it again.
+# ZFS_FUSE_PIDFILE and ZFS_FUSE_ARGS let scripts/test-sandbox.sh start a private daemon.
 set -eu
 PATH="$PATH:/usr/sbin:/sbin"
+pidfile=${ZFS_FUSE_PIDFILE:-/run/zfs-fuse.pid}
 
 if zpool list -H >/dev/null 2>&1; then
     exit 0
@@ -16,11 +18,13 @@ launched=""
 if ! pgrep -x zfs-fuse >/dev/null 2>&1; then
     # A daemon killed with its machine leaves its pidfile, and zfs-fuse refuses to start over it
     # (exit 1, no message); its dead FUSE mounts would make every later mount fail.
-    rm -f /run/zfs-fuse.pid /var/run/zfs-fuse.pid
+    rm -f "$pidfile"
+    [ -n "${ZFS_FUSE_PIDFILE:-}" ] || rm -f /var/run/zfs-fuse.pid
     awk '$3 == "fuse.zfs" {print $2}' /proc/mounts | sort -r | while read -r m; do
         umount -l "$m" 2>/dev/null || true
     done
-    zfs-fuse --pidfile /run/zfs-fuse.pid || { echo "zfs-fuse-start: zfs-fuse failed to start (exit $?)" >&2; exit 1; }
+    # shellcheck disable=SC2086
+    zfs-fuse --pidfile "$pidfile" ${ZFS_FUSE_ARGS:-} || { echo "zfs-fuse-start: zfs-fuse failed to start (exit $?)" >&2; exit 1; }
     launched=yes
 fi
 i=0

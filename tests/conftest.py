@@ -10,7 +10,7 @@ import pytest
 from iocjail.platform.zfs import ACTIVE_PROP, Zfs
 from tests.support import mirror as mirror_support
 from tests.support.capabilities import STRICT, has_unshare, has_zfs, is_root, require
-from tests.support.pools import TestPool, create_pool, destroy_pool
+from tests.support.pools import TestPool, create_pool, destroy_children, destroy_pool
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -83,13 +83,9 @@ def _private_rundir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 
 def empty_dataset(name: str) -> None:
-    """Destroy every child (dependent clones included) and snapshot of `name`, keeping it."""
-    zfs = Zfs()
-    for child in zfs.list_datasets(name, depth=1):
-        if child.name != name:
-            zfs.destroy(child.name, recursive=True, dependents=True)
-    for snap in zfs.snapshots(name):
-        zfs.destroy(snap.name)
+    """Destroy every child (dependent clones included) and snapshot of `name`, keeping it;
+    bounded, and naming what holds a busy dataset (tests/support/pools.py)."""
+    destroy_children(name)
 
 
 def _reset_pool(name: str) -> None:
