@@ -1,25 +1,32 @@
 """`get` and `set`: properties of a jail or of the `default` pseudo-jail.
 
 `set` is all-or-nothing: every pair is validated by the registry before anything is written,
-and the write is one atomic replace of config.json under the jail's lock.
+and the write is one atomic replace of config.json under the jail's lock. ZFS can still refuse a
+value the registry accepts (a reservation larger than the pool, a dedup algorithm the pool lacks):
+so the ZFS properties go first, each undone if anything after it fails, and config.json last.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from iocjail.errors import UsageError
 from iocjail.model import config as model
 from iocjail.model import properties
+from iocjail.model.sizes import parse_bytes
 from iocjail.model.values import is_true
+from iocjail.model.zfs_space import Space, apply_order, refusal
 from iocjail.services import config, templates
 from iocjail.services.host import Host
+from iocjail.services.provisioning import Undo, transaction
 from iocjail.services.state import Running, running
 from iocjail.services.jails import JailRef, all_jails, resolve
 
 DEFAULT = config.DEFAULT
 ZFS_PROPS = ("quota", "reservation", "dedup")
+UNSET = {"quota": "none", "reservation": "none"}  # not inheritable: "unset" is this value
+_SPACE_FACTS = ("used", "available", "quota", "reservation")
 ZFS_READONLY = ("origin", "mountpoint", "compressratio", "available", "used")
 RUNTIME = ("state", "jid")  # from the runtime (state.running), not stored anywhere
 
@@ -65,13 +72,37 @@ def set_props(host: Host, target: str, pairs: Sequence[str]) -> list[Change]:
         changes = [Change(k, _zfs_value(host, ref, k), v) for k, v in zfs_part.items()]
         changes += [Change(k, before.get(k, ""), v) for k, v in cfg_part.items()]
         template = cfg_part.pop("template", None)
-        if template is not None:  # moves the datasets between jails/ and templates/
-            ref = templates.convert(host, ref, current.stored, is_true(template), cfg_part)
-        elif cfg_part:
-            config.write(host, ref, model.thin(current.stored, cfg_part))
-        if zfs_part:
-            host.zfs.set(ref.dataset, zfs_part)
+        with transaction() as undo:
+            _set_zfs(host, ref.dataset, zfs_part, undo)
+            if template is not None:  # moves the datasets between jails/ and templates/
+                ref = templates.convert(host, ref, current.stored, is_true(template), cfg_part)
+            elif cfg_part:
+                config.write(host, ref, model.thin(current.stored, cfg_part))
     return changes
+
+
+def _set_zfs(host: Host, dataset: str, props: Mapping[str, str], undo: Undo) -> None:
+    """Set each property; the undo puts back what was there: the old local value, or inheritance.
+    A template conversion after this renames the dataset: its properties travel with it, and a
+    conversion that fails renames it back before these undos run."""
+    if not props:
+        return
+    parent = dataset.rsplit("/", 1)[0]
+    found = {d.name: d for d in host.zfs.list_datasets([dataset, parent], sorted({*props, *_SPACE_FACTS}))}
+    before = found[dataset]
+    space = Space(*(parse_bytes(before.props.get(k)) or 0 for k in ("used", "quota", "reservation")),
+                  parse_bytes(found[parent].props.get("available")) or 0)
+    why = refusal(space, props)
+    if why:
+        raise UsageError(f"{why}: nothing set")
+    for key in apply_order(space, props):
+        old = before.props.get(key, "")
+        host.zfs.set(dataset, {key: props[key]})
+        if before.is_local(key) or key in UNSET:
+            back = old if before.is_local(key) else UNSET[key]
+            undo.add(f"zfs set {key}={back} {dataset}", lambda k=key, v=back: host.zfs.set(dataset, {k: v}))
+        else:
+            undo.add(f"zfs inherit {key} {dataset}", lambda k=key: host.zfs.inherit(dataset, k))
 
 
 def _set_default(host: Host, wanted: Sequence[tuple[str, str]]) -> list[Change]:

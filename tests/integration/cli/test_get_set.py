@@ -139,6 +139,45 @@ def test_zfs_properties_are_set_on_the_dataset(host):
     assert "quota" not in json.loads((path / "config.json").read_text())
 
 
+def _zfs_state(dataset: str) -> str:
+    """Every settable ZFS property of `dataset` with its value and source, as `zfs get -p` prints
+    them (statistics such as `used`, whose source is `-`, move on their own)."""
+    out = subprocess.run(["zfs", "get", "-H", "-p", "-o", "property,value,source", "all", dataset],
+                         capture_output=True, text=True, check=True).stdout
+    return "\n".join(line for line in out.splitlines() if not line.endswith("\t-"))
+
+
+@pytest.mark.parametrize("pairs", [
+    ["notes=x", "reservation=100T"],           # larger than the pool: zfs refuses, the registry cannot know
+    ["comment=y", "dedup=blake3"],             # an algorithm this pool does not have
+    ["quota=10G", "reservation=100T"],         # the first ZFS property is accepted, the second refused
+    ["reservation=100T", "quota=10G", "boot=on"],
+    ["template=yes", "reservation=100T"],      # the refusal comes before the datasets move
+    ["quota=3G", "dedup=blake3", "notes=z"],   # zfs alone refuses the dedup: tried before the quota moves
+    ["reservation=1G", "quota=500M"],          # each fine alone, not together
+])
+def test_a_value_zfs_refuses_changes_nothing(host, pairs):
+    pool, path = host
+    dataset = f"{pool}/iocage/jails/www1"
+    assert iocjail("set", "quota=2G", "www1").exit_code == 0  # a local value, to be kept as it is
+    config_before, zfs_before = (path / "config.json").read_bytes(), _zfs_state(dataset)
+    result = iocjail("set", *pairs, "www1")
+    assert result.exit_code != 0
+    assert result.output.startswith("iocjail: ") and len(result.output.splitlines()) == 1, result.output
+    assert (path / "config.json").read_bytes() == config_before
+    assert _zfs_state(dataset) == zfs_before
+
+
+def test_a_refused_zfs_value_puts_back_inheritance(host):
+    """quota was inherited before: after the refused set it is inherited again, not a local copy."""
+    pool, _ = host
+    dataset = f"{pool}/iocage/jails/www1"
+    before = _zfs_state(dataset)
+    assert "quota\t0\tdefault" in before
+    assert iocjail("set", "quota=10G", "reservation=100T", "www1").exit_code != 0
+    assert _zfs_state(dataset) == before
+
+
 def test_get_pool(host):
     pool, _ = host
     assert iocjail("get", "-p").output == f"{pool}\n"
