@@ -10,7 +10,9 @@ member to N (the rest is DATE) or `N/<rest with _ read as />`.
 iocjail writes exactly those names, so iocage can import its archives, and reads them by the same
 rule anchored on the member's last path component (iocage's substring search misreads an iocroot
 that contains `N_`). A member name is never used as a host path: it only selects a dataset, checked
-component by component, and anything that is not one stream per dataset of one jail is refused.
+component by component, and anything that is not one stream per dataset of one jail is refused,
+as is an archive without the root's stream (iocage and iocjail always export `root`, a dataset; an
+archive without it would leave the jail's `root` to whatever its own stream holds, a symlink too).
 """
 
 from __future__ import annotations
@@ -180,6 +182,8 @@ def plan(archive: str, name: str, date: str, entries: Sequence[Entry]) -> tuple[
         if rel and parent not in by_rel:
             raise UnsafeArchive(archive, f"unexpected member {by_rel[rel].member!r} "
                                          f"(its parent dataset {_label(name, parent)!r} is not in the archive)")
+    if "root" not in by_rel:  # else its `root` is whatever the jail's stream holds: a link anywhere
+        raise UnsafeArchive(archive, f"no stream of the jail's root ({stem_}_root): every export holds one")
     order = sorted(by_rel.values(), key=lambda p: (p.rel.count("/") + bool(p.rel), p.rel))
     return tuple(order)
 

@@ -12,7 +12,8 @@ from iocjail.services import clean as service, lifecycle
 @click.option("-t", "--templates", is_flag=True, help="Destroy templates and the jails cloned from them.")
 @click.option("-i", "--images", is_flag=True, help="Remove exported images.")
 @click.option("--runtime", is_flag=True,
-              help="Undo what crashed starts and failed stops left (mounts, processes, links); running jails stay.")
+              help="Undo what crashed starts, failed stops and killed imports left (mounts, processes, links, "
+                   "half-imported jails); running jails and imports in progress stay.")
 @click.option("-f", "--force", is_flag=True, help="Do not ask for confirmation.")
 @pass_ctx
 def clean(ctx: Ctx, all_: bool, jails: bool, releases: bool, templates: bool, images: bool, runtime: bool,
@@ -20,7 +21,8 @@ def clean(ctx: Ctx, all_: bool, jails: bool, releases: bool, templates: bool, im
     """Destroy whole categories of jails, releases, templates or images.
 
     --runtime instead releases what a crashed start or a failed stop left behind, from the
-    jails' journals, as their next start or stop would; it destroys no data and asks nothing.
+    jails' journals, as their next start or stop would, and destroys what a killed import left
+    (never a jail: a dataset still marked as an import whose owner is gone); it asks nothing.
 
     \b
     Example:
@@ -53,7 +55,10 @@ def _runtime(ctx: Ctx) -> None:
     failed = [o for o in outcomes if o.error is not None]
     for outcome in failed:
         click.echo(f"iocjail: {outcome.error}", err=True)
-    if not outcomes:
+    halves = service.half_imports_removed(ctx.host)
+    for name in halves:
+        click.echo(f"Destroyed {name} (an import that did not finish)")
+    if not outcomes and not halves:
         click.echo("Nothing to clean.")
     if failed:
         raise click.exceptions.Exit(getattr(failed[0].error, "exit_code", 1))

@@ -101,6 +101,10 @@ def import_(ctx: Ctx, what: str, new_name: str | None, directory: Path | None, n
         click.echo(f"Note: {done.name} runs commands on this host, as root, when it starts or stops: {shown} "
                    f"(from the archive: check them, iocjail set KEY=/usr/bin/true {done.name} clears one)",
                    err=True)
+    if done.host_paths:
+        shown = ", ".join(f"{source} ({mode})" for source, mode in done.host_paths)
+        click.echo(f"Note: {done.name} mounts paths of this host into the jail when it starts: {shown} "
+                   f"(from the archive's fstab: check them, iocjail fstab -l {done.name} lists them)", err=True)
 
 
 SECTION = "Migration"

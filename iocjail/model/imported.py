@@ -11,16 +11,22 @@ as what it was, on a host with the same iocroot, comes back byte for byte:
   `IOCROOT/templates/NAME`) move to where the jail now lives.
 
 The archive's sha256 proves it is whole, not who wrote it: the hooks its config sets to run on
-this host (as root, at every start or stop) are named to the admin, never run by the import.
+this host (as root, at every start or stop) and the host paths its fstab mounts into the jail are
+named to the admin, never run or mounted by the import; an fstab that mounts the host's `/` is
+refused.
 """
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from iocjail.errors import UsageError
 from iocjail.model import properties as P
 from iocjail.model.config import migrate
+from iocjail.model.fstab import Entry as FstabEntry
+from iocjail.model.fstab import parse_line
 from iocjail.model.provision import fstab_moved, renamed_config
 from iocjail.model.values import is_true
 
@@ -81,3 +87,85 @@ def config_problems(cfg: Mapping[str, str], defaults: Mapping[str, str]) -> list
         except UsageError as err:
             problems.append(str(err))
     return problems
+
+
+# -- fstab sources on this host ---------------------------------------------------------------
+
+def _entries(text: str) -> list[FstabEntry]:
+    """The fstab's entries; a malformed line is skipped here (every start refuses it anyway)."""
+    out = []
+    for line in text.splitlines():
+        try:
+            entry = parse_line(line)
+        except ValueError:
+            continue
+        if entry is not None:
+            out.append(entry)
+    return out
+
+
+def _is_under(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def host_root_source(fstab: str) -> str | None:
+    """An entry that mounts the host's `/` itself (`/`, `//`, `/usr/..`): never imported."""
+    for entry in _entries(fstab):
+        if entry.source.startswith("/") and posixpath.normpath(entry.source).strip("/") == "":
+            return entry.source
+    return None
+
+
+def host_sources(fstab: str, jail_dir: str, releases: str) -> tuple[tuple[str, str], ...]:
+    """(source, "rw"/"ro") of every fstab entry that mounts a path of this host outside the
+    jail's own directory, as written after the import: what the jail will see (and, rw, change)
+    of the host at every start. Read-only mounts of this host's releases (a basejail's) are the
+    jail's own kind and not named; sources that are no path (tmpfs, devfs) are not either, but a
+    nullfs source that is not absolute is (mount would resolve it from wherever it runs)."""
+    out = []
+    for entry in _entries(fstab):
+        mode = "ro" if "ro" in entry.options.split(",") else "rw"
+        if not entry.source.startswith("/"):
+            if entry.fstype == "nullfs":
+                out.append((entry.source, mode))
+            continue
+        path = posixpath.normpath(entry.source)
+        if _is_under(path, jail_dir) or (mode == "ro" and _is_under(path, releases)):
+            continue
+        out.append((entry.source, mode))
+    return tuple(out)
+
+
+# -- the mark of an import in progress --------------------------------------------------------
+
+# A user property on the imported jail's dataset, made with it (`zfs create -o`) before the first
+# stream is received and removed once the import is complete: a dataset that carries it is not a
+# jail yet. One whose owner is gone (killed, or the pool moved to another host) is what a killed
+# import left, and the next import of the name (or `clean --runtime`) destroys it.
+IMPORT_PROP = "iocjail:importing"
+
+
+@dataclass(frozen=True)
+class ImportMark:
+    host: str  # the importing host's name
+    pid: int
+    start: str  # the owner's start time as the platform tells it ("-" where it cannot)
+    since: str  # UTC, when the import began
+
+    def text(self) -> str:
+        return f"host={self.host} pid={self.pid} start={self.start} since={self.since}"
+
+
+def parse_import_mark(text: str | None) -> ImportMark | None:
+    """The mark as `ImportMark.text` wrote it; None for anything else (no owner can be known)."""
+    fields = dict(word.partition("=")[::2] for word in (text or "").split())
+    pid = fields.get("pid", "")
+    if not pid.isdigit() or not fields.get("host") or not fields.get("start") or not fields.get("since"):
+        return None
+    return ImportMark(fields["host"], int(pid), fields["start"], fields["since"])
+
+
+def owner_gone(mark: ImportMark | None, this_host: str, owner_alive: bool) -> bool:
+    """Whether a half import's owner is gone: unreadable mark, another host (the pool moved:
+    nothing runs there on it now), or its process (pid and start time) is no longer running."""
+    return mark is None or mark.host != this_host or not owner_alive

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from iocjail.errors import IocjailError, UsageError
 from iocjail.model.datasets import is_under, plan_destroy
 from iocjail.platform.zfs import ACTIVE_PROP
+from iocjail.services import half_imports
 from iocjail.services.host import Host
 
 # The categories each flag empties. Releases and templates also take the jails and templates
@@ -87,3 +88,8 @@ def _remove_images(host: Host) -> list[str]:
             entry.unlink()
             removed.append(entry.name)
     return removed
+
+
+def half_imports_removed(host: Host) -> list[str]:
+    """`clean --runtime`: the datasets of killed imports, destroyed (services/half_imports.py)."""
+    return half_imports.clean(host)

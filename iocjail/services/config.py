@@ -29,9 +29,10 @@ def rundir() -> Path:
     return Path(os.environ.get("IOCJAIL_RUNDIR", "/var/run/iocjail"))
 
 
-def lock(host: Host, name: str) -> AbstractContextManager[None]:
-    """The per-jail lock every command that changes a jail takes (`default` has one too)."""
-    return locked(rundir() / "locks" / f"{host.pool}.{name}.lock", f"jail {name!r}")
+def lock(host: Host, name: str, timeout: float = 30.0) -> AbstractContextManager[None]:
+    """The per-jail lock every command that changes a jail takes (`default` has one too);
+    `timeout=0` tries once (LockTimeout if another command holds it)."""
+    return locked(rundir() / "locks" / f"{host.pool}.{name}.lock", f"jail {name!r}", timeout)
 
 
 # -- defaults.json --------------------------------------------------------------------------

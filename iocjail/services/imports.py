@@ -5,21 +5,27 @@ Order, so that a refused or failed import changes nothing:
    that open file, never the path again) and check its `.sha256` (a full read of the file,
    before the pool is touched; `--no-verify` skips it);
 2. check every member (names, sizes, overlaps: see archive/) and map it to a dataset;
-3. under the new name's lock, refuse a name that exists (never `receive -F`);
-4. receive each member with `zfs receive -u` (nothing mounted yet), parents first;
+3. under the new name's lock, destroy what a killed import of the name left (services/
+   half_imports.py), then refuse a name that exists;
+4. make the jail's dataset, marked as an import in progress, and receive its stream into it
+   (`-F`: into that empty dataset of ours only, never over an existing one), then each other
+   member with `zfs receive -u` (nothing mounted yet), parents first;
 5. refuse what a plain `zfs send` never makes: datasets beyond the members, properties carried
    by the stream (`mountpoint=/etc` would mount over the host);
-6. drop the received snapshots, mount, and rewrite config.json/fstab where needed
-   (model/imported.py), reading them without following a symlink the archive planted.
-A failure at any step destroys what was received. The result is thick: full streams have no
-origin, whatever the exported jail was cloned from.
+6. drop the received snapshots and mount, parents first, each child only on a plain directory
+   of its parent (mount(2) follows links: a `root` symlink in the jail's stream would mount the
+   jail's root over the host's /etc), and rewrite config.json/fstab where needed
+   (model/imported.py), reading them without following a symlink the archive planted; an fstab
+   that mounts the host's `/` is refused;
+7. remove the mark: the import is complete.
+A failure at any step destroys what was received; a killed import leaves the marked dataset for
+the next import or `clean --runtime`. The result is thick: full streams have no origin, whatever
+the exported jail was cloned from.
 """
 
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +34,14 @@ from iocjail.archive import members as M
 from iocjail.archive.opened import OpenedArchive
 from iocjail.archive.tarfiles import TarReader
 from iocjail.archive.zipfiles import Reader
-from iocjail.errors import CorruptConfig, DatasetNotFound, IocjailError, NotFound, UsageError, ZfsError
+from iocjail.errors import CorruptConfig, IocjailError, NotFound, UsageError, ZfsError
 from iocjail.model import config as model
 from iocjail.model import imported as I
 from iocjail.model import provision as P
 from iocjail.model.values import validate_jail_name
 from iocjail.platform import safe_paths
 from iocjail.platform.zfs import TYPES, Dataset
-from iocjail.services import config, provisioning
+from iocjail.services import config, half_imports, provisioning
 from iocjail.services.fetch import QuietReporter, Reporter
 from iocjail.services.host import Host
 from iocjail.services.provisioning import transaction
@@ -74,6 +80,7 @@ class Imported:
     verified: bool
     received: int  # bytes of zfs streams
     host_commands: tuple[tuple[str, str], ...] = ()  # hooks it runs on this host (model/imported.py)
+    host_paths: tuple[tuple[str, str], ...] = ()  # (source, rw/ro) its fstab mounts from this host
 
 
 def locate(host: Host, what: str, directory: Path | None = None) -> Path:
@@ -133,11 +140,21 @@ def import_archive(host: Host, what: str, *, new_name: str | None = None, verify
     path = locate(host, what, directory)
     old, date = M.split_stem(stem_of(path))
     new = validate_jail_name(new_name if new_name is not None else old)
-    P.check_new_names([new], provisioning.inventory(host).all_names())  # before a long verify; again below
+    _check_free(host, new)  # before a long verify; again below
     with OpenedArchive(path) as archive:
         if verify_checksum:
             verify(archive, reporter)
         return _import(host, archive, old, date, new, as_template, reporter)
+
+
+def _check_free(host: Host, new: str) -> None:
+    """The name is free, but for what a killed import of it left (removed under the lock)."""
+    names = provisioning.inventory(host).all_names()
+    try:
+        P.check_new_names([new], names)
+    except P.NameTaken:
+        halves = {h.name for h in half_imports.found(host) if P.collision_key(h.name) == P.collision_key(new)}
+        P.check_new_names([new], [n for n in names if n not in halves])
 
 
 def _import(host: Host, archive: OpenedArchive, old: str, date: str, new: str, as_template: bool,
@@ -151,44 +168,32 @@ def _import(host: Host, archive: OpenedArchive, old: str, date: str, new: str, a
         with ExitStack() as locks:
             for key in sorted({new, P.collision_key(new)}):
                 locks.enter_context(config.lock(host, key))
+            half_imports.clear(host, new)  # what a killed import of this name left
             inv = provisioning.inventory(host)
             P.check_new_names([new], inv.all_names())
             M.check_sizes(str(path), entries, int(host.zfs.get(host.dataset(category), "available") or 0))
             base = host.dataset(category, new)
             with transaction() as undo:
-                undo.add(f"destroy {base}", _remover(host, base))
+                undo.add(f"destroy {base}", half_imports.remover(host, base))
+                _make_marked(host, base)
                 received = _receive(host, reader, planned, base, new, reporter)
                 received_datasets = _check_received(host, str(path), base, planned)
-                _settle(host, base, planned, received_datasets)
-                hooks = _rewrite_files(host, inv, planned, base, old, new, category, as_template)
+                _settle(host, str(path), inv.mountpoint_of(base), base, planned, received_datasets)
+                hooks, paths = _rewrite_files(host, inv, planned, base, old, new, category, as_template)
                 if as_template:
                     host.zfs.set(base, {"readonly": "on"})
+                host.zfs.inherit(base, I.IMPORT_PROP)  # complete: from here on, a jail
     finally:
         reader.close()
     datasets = tuple(f"{base}/{p.rel}" if p.rel else base for p in planned)
-    return Imported(new, path, base, datasets, as_template, archive.verified, received, hooks)
+    return Imported(new, path, base, datasets, as_template, archive.verified, received, hooks, paths)
 
 
-def _remover(host: Host, base: str) -> Callable[[], None]:
-    """The undo of an import: BASE and all below it gone, checked (a destroy -r that meets a
-    child vanishing under it reports "does not exist" and stops; so look again)."""
-
-    def undo() -> None:
-        for attempt in range(5):
-            if not host.zfs.exists(base):
-                return
-            try:
-                host.zfs.destroy(base, recursive=True)
-            except DatasetNotFound:
-                pass
-            except ZfsError:
-                if attempt == 4:
-                    raise
-            time.sleep(0.2 * attempt)
-        if host.zfs.exists(base):
-            raise IocjailError(f"{base} is still there")
-
-    return undo
+def _make_marked(host: Host, base: str) -> None:
+    """The jail's dataset, made with the mark of this import (one `zfs create -o`: no moment
+    when it exists unmarked) and left unmounted for the receive."""
+    host.zfs.create(base, props={I.IMPORT_PROP: half_imports.mark()})
+    host.zfs.unmount(base)
 
 
 def _receive(host: Host, reader: Reader | TarReader, planned: tuple[M.Planned, ...], base: str, new: str,
@@ -199,7 +204,9 @@ def _receive(host: Host, reader: Reader | TarReader, planned: tuple[M.Planned, .
         reporter.step(f"Importing dataset: {label}")
         reporter.begin(f"Importing: {label}", item.size or None, 0)
         try:
-            with host.zfs.receiving(f"{base}/{item.rel}" if item.rel else base, no_mount=True) as sink:
+            # -F for the jail's own stream only: into the marked, empty dataset made just before
+            with host.zfs.receiving(f"{base}/{item.rel}" if item.rel else base, force=not item.rel,
+                                    no_mount=True) as sink:
                 total += reader.copy(item.member, sink, reporter.advance)
         except ZfsError as err:
             raise ReceiveFailed(reader.path.name, label, err) from err
@@ -216,7 +223,9 @@ def _check_received(host: Host, archive: str, base: str, planned: tuple[M.Planne
     extra = sorted({d.name for d in received if not d.is_snapshot} - wanted)
     if extra:
         raise M.UnsafeArchive(archive, f"its streams made datasets no member names ({', '.join(extra)})")
-    carried = host.zfs.own_properties(base)
+    own = host.zfs.own_properties(base)
+    own[base] = {k: v for k, v in own.get(base, {}).items() if k != I.IMPORT_PROP}  # the mark is ours
+    carried = {ds: props for ds, props in own.items() if props}
     if carried:
         ds, props = sorted(carried.items())[0]
         shown = ", ".join(f"{k}={v}" for k, v in sorted(props.items()))
@@ -225,8 +234,10 @@ def _check_received(host: Host, archive: str, base: str, planned: tuple[M.Planne
     return received
 
 
-def _settle(host: Host, base: str, planned: tuple[M.Planned, ...], received: list[Dataset]) -> None:
-    """Drop the export snapshots that came with the streams, then mount, parents first. An
+def _settle(host: Host, archive: str, directory: Path, base: str, planned: tuple[M.Planned, ...],
+            received: list[Dataset]) -> None:
+    """Drop the export snapshots that came with the streams, then mount, parents first, each
+    child on a plain directory of its parents (DIRECTORY: the jail's own mountpoint). An
     export's snapshots share one name (`@ioc-export-DATE`): then one recursive destroy does."""
     snapshots = [d for d in received if d.is_snapshot]
     tops = {f"{base}@{d.snapshot}" for d in snapshots}  # one name on all: the base's snapshot
@@ -239,12 +250,27 @@ def _settle(host: Host, base: str, planned: tuple[M.Planned, ...], received: lis
     for item in planned:
         ds = f"{base}/{item.rel}" if item.rel else base
         if ds in filesystems:
+            if item.rel:
+                _mountable(archive, directory, base, item.rel)
             host.zfs.mount(ds)
 
 
+def _mountable(archive: str, directory: Path, base: str, rel: str) -> None:
+    """DIRECTORY/rel, made a directory if missing, every component a real directory: zfs mount
+    would follow a link the archive's streams put there (`root` -> /etc) and mount over the host."""
+    try:
+        safe_paths.mkdir(directory, rel)
+    except safe_paths.UnsafePath as err:
+        name = base.rpartition("/")[2]
+        raise M.UnsafeArchive(archive, f"{name}/{rel} would be mounted on {directory / rel}, which its "
+                                       f"streams made no plain directory ({err.args[2]})") from None
+
+
 def _rewrite_files(host: Host, inv: provisioning.Inventory, planned: tuple[M.Planned, ...], base: str,
-                   old: str, new: str, category: str, as_template: bool) -> tuple[tuple[str, str], ...]:
-    """config.json and fstab as they must be here; returns the config's host-side hooks."""
+                   old: str, new: str, category: str,
+                   as_template: bool) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """config.json and fstab as they must be here; returns the config's host-side hooks and
+    the host paths the fstab mounts into the jail."""
     directory = inv.mountpoint_of(base)
     provisioning.require_mounted(directory, base)
     text = safe_paths.read_text(directory, "config.json")
@@ -264,9 +290,15 @@ def _rewrite_files(host: Host, inv: provisioning.Inventory, planned: tuple[M.Pla
     fstab = safe_paths.read_text(directory, "fstab")
     if fstab is None and safe_paths.exists(directory, "fstab"):  # a link or a FIFO: every start reads it
         raise IocjailError(f"{base}: the archive's fstab is not a plain file; nothing imported")
+    paths: tuple[tuple[str, str], ...] = ()
     if fstab is not None:
         source = M.source_iocroot(planned) or str(inv.iocroot)
-        moved = I.imported_fstab(fstab, I.old_directories(source, old), f"{inv.iocroot}/{category}/{new}")
+        jail_dir = f"{inv.iocroot}/{category}/{new}"
+        moved = I.imported_fstab(fstab, I.old_directories(source, old), jail_dir)
+        if (host_root := I.host_root_source(moved)) is not None:
+            raise IocjailError(f"{base}: the archive's fstab mounts the host's / ({host_root}) into the jail; "
+                               "nothing imported")
+        paths = I.host_sources(moved, f"{jail_dir}/root", f"{inv.iocroot}/releases")
         if moved != fstab:
             safe_paths.write_text(directory, "fstab", moved)
-    return I.host_commands(cfg, defaults)
+    return I.host_commands(cfg, defaults), paths

@@ -21,11 +21,11 @@ from typing import Generic, TypeVar
 from iocjail.errors import IocjailError, UsageError
 from iocjail.lifecycle import journal as J
 from iocjail.lifecycle.engine import (PrintRunner, Reporter, StopIncomplete, apply, render_plan, rollback,
-                                      stop_plan_lines)
+                                      settle, stop_plan_lines)
 from iocjail.lifecycle.plan import Plan
 from iocjail.model import config as model
 from iocjail.model.fstab import Entry as FstabEntry
-from iocjail.services import config, runtimes, state
+from iocjail.services import config, jail_root, runtimes, state
 from iocjail.services.host import Host
 from iocjail.services.jails import JailRef, all_jails, resolve
 from iocjail.services.linux_runtime import LinuxRuntime
@@ -148,10 +148,9 @@ def _recover(host: Host, name: str, reporter: Reporter | None = None) -> None:
     if _up(host, journal):
         raise JailRunning(name, journal.jid)
     errors = rollback(journal, runtimes.of(host).runner(journal.facts), reporter)
+    settle(journal)  # kept only while something is left to release
     if errors:
-        journal.set_state("failed")
         raise StopIncomplete(name, errors)
-    journal.remove()
 
 
 def start_one(host: Host, ref: JailRef, *, reporter: Reporter | None = None, wrap: Wrap | None = None,
@@ -165,6 +164,7 @@ def start_one(host: Host, ref: JailRef, *, reporter: Reporter | None = None, wra
         current = config.load(host, ref)
         cfg = current.effective
         _startable(ref, cfg)
+        jail_root.check(host, ref)  # JAILDIR/root is the jail's own dataset, no link: before any change
         journal = J.reserve(config.rundir(), host.pool, ref.name, runtime.taken())
         try:
             built = runtime.build(host, ref, cfg, journal.jid)  # host checks refuse here, before any change
@@ -242,10 +242,9 @@ def stop_one(host: Host, name: str, *, force: bool = False, reporter: Reporter |
             reporter.begin(name, "stop")
         journal.set_state("stopping")
         errors = rollback(journal, runtimes.of(host).runner(journal.facts, wrap), reporter, force=force)
+        settle(journal)  # a failed hook alone leaves no journal: the next start works
         if errors:
-            journal.set_state("failed")
             raise StopIncomplete(name, errors)
-        journal.remove()
 
 
 def restart(host: Host, names: Sequence[str], *, reporter: Reporter | None = None) -> list[Outcome]:

@@ -18,6 +18,7 @@ from typing import Any
 from iocjail.errors import CorruptConfig, UsageError
 from iocjail.model import config as model
 from iocjail.model import properties
+from iocjail.model.imported import IMPORT_PROP
 from iocjail.model.values import is_true
 from iocjail.services import config, state
 from iocjail.services.host import Host
@@ -67,7 +68,7 @@ def jails(host: Host, *, templates: bool = False, basejails: bool = False, long:
     key = check_sort(sort, LONG_SORT if long else SHORT_SORT)
     category = "templates" if templates else "jails"
     parent = host.dataset(category)
-    props = ["mountpoint", "origin"] if long else ["mountpoint"]
+    props = ["mountpoint", IMPORT_PROP, "origin"] if long else ["mountpoint", IMPORT_PROP]
     found = host.zfs.list_datasets(parent, props, depth=2 if long else 1)
     origins = {d.name: d.get("origin") for d in found}
     running = {} if templates else state.running(host)
@@ -75,7 +76,7 @@ def jails(host: Host, *, templates: bool = False, basejails: bool = False, long:
     rows = []
     for ds in found:
         name = _child_name(parent, ds.name)
-        if name is None:
+        if name is None or ds.is_local(IMPORT_PROP):  # an import in progress, or one killed: no jail yet
             continue
         if defaults is None:
             defaults = _defaults(host)

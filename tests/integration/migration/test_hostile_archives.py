@@ -30,6 +30,10 @@ def streams(fetched):
     return parent, root
 
 
+def root_stream(pool: str) -> bytes:
+    return stream_of(pool, "root", {"etc/motd": b"hi\n"})
+
+
 def prefix(iocroot: Path) -> str:
     return f"{str(iocroot).lstrip('/')}/images/web_{D}"
 
@@ -164,7 +168,7 @@ def test_a_stream_carrying_a_mountpoint_is_refused_and_never_mounted(fetched, io
     evil = tmp_path / "evil"
     parent = stream_of(fetched, "propped", {"config.json": CONFIG}, props={"mountpoint": str(evil)})
     p = prefix(iocroot)
-    archive = write_archive(iocroot / "images" / f"web_{D}.zip", [(p, parent)])
+    archive = write_archive(iocroot / "images" / f"web_{D}.zip", [(p, parent), (f"{p}_root", root_stream(fetched))])
     out = import_refused(fetched, archive)
     assert f"mountpoint={evil}" in out
     assert str(evil) not in Path("/proc/mounts").read_text()
@@ -173,7 +177,7 @@ def test_a_stream_carrying_a_mountpoint_is_refused_and_never_mounted(fetched, io
 def test_a_replication_stream_bringing_extra_datasets_is_refused(fetched, iocroot):
     parent = stream_of(fetched, "repl", {"config.json": CONFIG}, child=True)
     p = prefix(iocroot)
-    archive = write_archive(iocroot / "images" / f"web_{D}.zip", [(p, parent)])
+    archive = write_archive(iocroot / "images" / f"web_{D}.zip", [(p, parent), (f"{p}_root", root_stream(fetched))])
     assert "datasets no member names" in import_refused(fetched, archive)
 
 
@@ -182,7 +186,7 @@ def test_a_config_json_that_is_a_symlink_is_not_followed(fetched, iocroot, tmp_p
     target.write_text("host data\n")
     parent = stream_of(fetched, "linked", {"config.json": str(target), "fstab": str(target)})
     p = prefix(iocroot)
-    archive = write_archive(iocroot / "images" / f"web_{D}.zip", [(p, parent)])
+    archive = write_archive(iocroot / "images" / f"web_{D}.zip", [(p, parent), (f"{p}_root", root_stream(fetched))])
     assert "no config.json" in import_refused(fetched, archive)
     assert target.read_text() == "host data\n"
 
