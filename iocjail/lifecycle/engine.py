@@ -22,7 +22,7 @@ from typing import Protocol
 
 from iocjail.errors import IocjailError
 from iocjail.lifecycle.journal import Journal
-from iocjail.lifecycle.plan import Action, Plan, Step
+from iocjail.lifecycle.plan import STOP_HOOKS, Action, Plan, Step
 
 log = logging.getLogger("iocjail.lifecycle")
 
@@ -69,7 +69,8 @@ class UndoError:
 
 
 class StopIncomplete(IocjailError):
-    """Undoing a jail met errors: every other resource was released, the journal keeps the rest."""
+    """Undoing a jail met errors: every other resource was released; the journal keeps what was
+    not (none when only a hook failed: then it is gone and the jail starts again)."""
 
     def __init__(self, jail: str, errors: list[UndoError]) -> None:
         super().__init__(jail, errors)
@@ -99,7 +100,7 @@ def apply(plan: Plan, runner: Runner, journal: Journal, reporter: Reporter | Non
             if reporter:
                 reporter.event(plan.jail, step.name, "do", False)
             secondary = rollback(journal, runner, reporter)
-            _settle(journal, secondary)
+            settle(journal)
             if isinstance(err, (IocjailError, OSError)):
                 raise StepFailed(plan.jail, step.name, err, secondary) from err
             raise
@@ -109,9 +110,10 @@ def apply(plan: Plan, runner: Runner, journal: Journal, reporter: Reporter | Non
     journal.set_state("up")
 
 
-def _settle(journal: Journal, errors: list[UndoError]) -> None:
-    """A clean rollback leaves no journal; an incomplete one is kept for the next attempt."""
-    if errors:
+def settle(journal: Journal) -> None:
+    """After an undo: no journal once every begun step is undone (a failed hook held nothing and
+    is never run again), else state `failed`, so the next stop, start or clean retries the rest."""
+    if journal.begun():
         journal.set_state("failed")
     else:
         journal.remove()
@@ -121,25 +123,28 @@ def rollback(journal: Journal, runner: Runner, reporter: Reporter | None = None,
              force: bool = False) -> list[UndoError]:
     """Undo every begun step in reverse (only the completed part of a partial one), each step's
     undo followed by its cleanup. Errors are collected, never raised: the rest still runs.
-    A step whose undo failed stays in the journal, so a later stop can try again."""
+    A step whose undo failed stays in the journal, so a later stop can try again; a user's hook
+    that failed does not keep it (a hook holds nothing to release, and is never run twice)."""
     errors: list[UndoError] = []
     for index in reversed(journal.begun()):
         record = journal.records[index]
         step = record.step
-        ok = True
+        held = False
         for phase, actions in (("undo", step.undo), ("cleanup", step.cleanup)):
-            ran, failed = _run_all(step, actions, record.completed, journal, runner, errors, force)
+            before = len(errors)
+            ran, failed = _run_all(step, phase, actions, record.completed, journal, runner, errors, force)
             if ran and reporter:
-                reporter.event(journal.jail, step.name, phase, not failed)
-            ok = ok and not failed
-        if ok:
+                reporter.event(journal.jail, step.name, phase, len(errors) == before)
+            held = held or failed
+        if not held:
             journal.undone(index)
     return errors
 
 
-def _run_all(step: Step, actions: tuple[Action, ...], completed: int, journal: Journal, runner: Runner,
-             errors: list[UndoError], force: bool) -> tuple[int, bool]:
-    """Run what applies of `actions`; (how many ran, whether any failed)."""
+def _run_all(step: Step, phase: str, actions: tuple[Action, ...], completed: int, journal: Journal,
+             runner: Runner, errors: list[UndoError], force: bool) -> tuple[int, bool]:
+    """Run what applies of `actions`; (how many ran, whether an action other than a hook failed).
+    A hook's error is named by the hook (exec.prestop), not by the start step it undoes."""
     failed = False
     ran = 0
     for action in actions:
@@ -153,8 +158,9 @@ def _run_all(step: Step, actions: tuple[Action, ...], completed: int, journal: J
             runner.perform(resolved, journal.ctx, step=step.name, undoing=True)
         except Exception as err:  # collected: one stuck mount must not keep the others mounted
             log.debug("undo of %s failed: %s", step.name, err)
-            errors.append(UndoError(step.name, err))
-            failed = True
+            name = STOP_HOOKS.get((step.name, phase), step.name) if action.hook else step.name
+            errors.append(UndoError(name, err))
+            failed = failed or not action.hook
     return ran, failed
 
 

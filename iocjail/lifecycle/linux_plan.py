@@ -4,7 +4,10 @@ A Linux jail is a process tree in new mount, pid, uts and ipc namespaces (and ne
 whose init is iocjail's holder (platform/linux_holder.py) pivoted into the jail's root. The steps
 keep jail(8)'s names and order:
 
-  mount           ROOT made a shared mount, so fstab entries mounted while the jail runs reach it
+  mount           ROOT made a shared mount, so fstab entries mounted while the jail runs reach it;
+                  undone last: everything still mounted under ROOT in the host's mount table is
+                  unmounted, found by mount ID wherever the jail's root user moved it (renamed a
+                  parent, unmounted it inside and renamed it, swapped in a symlink)
   mount.fstab     nullfs → read-only (or `rw`) bind mounts, tmpfs → tmpfs; basejail lines are fstab
                   lines; procfs/linprocfs/fdescfs lines are provided by the runtime and skipped
   mount.devfs     a small tmpfs on /dev: null zero full random urandom tty, a private devpts, links
@@ -28,7 +31,7 @@ Not on Linux (yet): rctl limits and cpuset are not applied; DHCP and accept_rtad
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from iocjail.errors import UsageError
@@ -151,7 +154,9 @@ def build_linux_plan(name: str, cfg: Mapping[str, str], facts: LinuxFacts) -> Pl
     root = facts.root
     hooks = _Hooks(name, cfg, facts)
     steps = [
-        Step("mount", (op("share", root),), (op("private", root, needs=1),)),
+        # undone last, once the jail is gone: what is still mounted under ROOT wherever the jail
+        # moved it, then ROOT private again
+        Step("mount", (op("share", root),), (op("umount_under", root, needs=1), op("private", root, needs=1))),
         _fstab_step(parse_fstab(name, facts.fstab, root), root),
     ]
     if is_true(cfg.get("mount_devfs", "1")):
@@ -176,6 +181,21 @@ def build_linux_plan(name: str, cfg: Mapping[str, str], facts: LinuxFacts) -> Pl
     return Plan(name, tuple(s for s in steps if s.do), {
         "platform": "linux", "root": root, "jid": str(facts.jid), "console_log": facts.console_log,
         "kernel_name": kernel_name(name), "network": net})
+
+
+def unmount_order(mounts: Sequence[tuple[int, int, str]], root: str) -> list[tuple[int, int, str]]:
+    """The (mount ID, parent ID, mount point) strictly under ROOT, each before the mount it sits
+    on (deepest first), so each unmount finds nothing mounted on it. ROOT itself (the dataset's
+    own mount) is not among them."""
+    prefix = root.rstrip("/") + "/"
+    left = [m for m in mounts if m[2].startswith(prefix)]
+    order: list[tuple[int, int, str]] = []
+    while left:
+        parents = {m[1] for m in left}
+        leaves = [m for m in left if m[0] not in parents] or left  # a cycle cannot be: never stuck
+        order += reversed(leaves)
+        left = [m for m in left if m not in leaves]
+    return order
 
 
 def _timeout(value: str | None) -> float | None:

@@ -30,6 +30,11 @@ START_ORDER = ("exec.prepare", "ip4.addr", "ip6.addr", "mount", "mount.fstab", "
                "mount.fdescfs", "mount.procfs", "exec.prestart", "jail", "exec.created",
                "vnet.interface", "resolver", "exec.start", "exec.poststart", "rctl", "cpuset")
 
+# The hooks a stop runs, by the start step and phase that hold them: an error names the hook
+# (jail(8)'s exec.prestop, exec.stop, exec.poststop; iocage's exec_prestop, …), not the start step.
+STOP_HOOKS = {("exec.poststart", "undo"): "exec.prestop", ("exec.start", "undo"): "exec.stop",
+              ("exec.prestart", "cleanup"): "exec.poststop"}
+
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
 # Ops whose args are a user's own text (exec_* commands): never searched for placeholders.
 LITERAL_OPS = frozenset({"hook", "jexec"})

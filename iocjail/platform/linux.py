@@ -13,7 +13,9 @@ alone may be reused); commands enter the jail with `nsenter --target PID` and ev
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import select
 import signal
 import subprocess
@@ -22,9 +24,11 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from iocjail.errors import CommandFailed
+from iocjail.lifecycle.linux_plan import unmount_order
 from iocjail.lifecycle.plan import Action, describe_argv
 from iocjail.platform import safe_paths, shell
 from iocjail.platform.files import locked
@@ -36,6 +40,7 @@ __all__ = ["HOLDER", "LinuxRunner", "RuntimeFailure", "alive", "find_holders", "
 
 BRIDGE_ALIAS = "iocjail"  # marks bridges iocjail made, so the last jail leaving one removes it
 SPAWN_TIMEOUT = 30.0
+log = logging.getLogger("iocjail.platform.linux")
 
 
 def holder_argv() -> tuple[str, ...]:
@@ -56,18 +61,49 @@ def nsenter_argv(pid: str | int, *, uid: int | None = None, gid: int | None = No
 
 # -- mounts ---------------------------------------------------------------------------------
 
+_OCTAL = re.compile(r"\\([0-7]{3})")
+
+
 def _unescape(field: str) -> str:
-    return field.encode().decode("unicode_escape") if "\\" in field else field
+    """mountinfo writes space, tab, newline and backslash as \\ooo."""
+    return _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), field)
+
+
+@dataclass(frozen=True)
+class MountEntry:
+    mount_id: int  # stable for the mount's life, whatever its mount point is renamed to
+    parent_id: int
+    point: str  # where it is now (mountinfo follows renames of its parents)
+    fstype: str
+    tags: str  # propagation (shared:N, master:N)
+
+
+def mount_table() -> list[MountEntry]:
+    """Every mount of this mount namespace, in mountinfo's order. Names are bytes on disk: read
+    with surrogateescape, so os.fsencode gives the exact bytes back."""
+    out = []
+    text = Path("/proc/self/mountinfo").read_bytes().decode(errors="surrogateescape")
+    for line in text.splitlines():
+        left, _, right = line.partition(" - ")
+        fields = left.split()
+        out.append(MountEntry(int(fields[0]), int(fields[1]), _unescape(fields[4]), right.split()[0],
+                              " ".join(fields[6:])))
+    return out
 
 
 def mounts() -> list[tuple[str, str, str]]:
     """(mount point, fstype, propagation tags) of every mount of this mount namespace, in order."""
-    out = []
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
-        left, _, right = line.partition(" - ")
-        fields = left.split()
-        out.append((_unescape(fields[4]), right.split()[0], " ".join(fields[6:])))
-    return out
+    return [(m.point, m.fstype, m.tags) for m in mount_table()]
+
+
+def mount_id_of(held: str) -> int | None:
+    """The mount ID of what `/proc/PID/fd/N` (safe_paths.pinned) holds, from its fdinfo."""
+    try:
+        text = Path(held.replace("/fd/", "/fdinfo/")).read_text()
+    except OSError:
+        return None
+    found = re.search(r"^mnt_id:\s*(\d+)$", text, re.M)
+    return int(found.group(1)) if found else None
 
 
 def mounted(path: str) -> str | None:
@@ -127,6 +163,8 @@ class LinuxRunner:
                                  "kill -KILL <what remains>",
             "mount": lambda: describe_argv(self._mount_argv(a[0], a[1], a[4], a[2] + a[3])),
             "umount": lambda: f"umount {a[0] + a[1]}  (if mounted there)",
+            "umount_under": lambda: f"umount -l <each mount still under {a[0].rstrip('/')}/, deepest first, "
+                                    "by mount ID wherever it was moved>; fail if any is left",
             "mount_live": lambda: f"{describe_argv(self._mount_argv(a[0], a[1], a[4], '<stage>'))}; "
                                   f"mount --move <stage> {a[2] + a[3]}",
             "mknod": lambda: f"mknod -m {a[2]} {a[0] + a[1]} c {a[3]} {a[4]}",
@@ -269,17 +307,28 @@ class LinuxRunner:
         root, target = action.args
         path = root.rstrip("/") + target
         if mounted(path) is None:
-            return None
+            return None  # moved by the jail, perhaps: umount_under finds it
         safe_paths.resolve(Path(root), target, kind="any")  # never unmount through a planted symlink
-        for attempt in range(10):
-            try:
-                shell.run(["umount", path])
-                return None
-            except CommandFailed as err:
-                if "busy" not in err.stderr or attempt == 9:
-                    raise
-                time.sleep(0.1)  # processes just killed may still hold it
+        _umount(["umount", path])
         return None
+
+    def _op_umount_under(self, action: Action, ctx: Mapping[str, str], undoing: bool) -> None:
+        """Unmount whatever is still mounted under ROOT (never ROOT itself), deepest first. The
+        journal's unmounts go by path, and the jail's root user can move a mount away from its
+        path; the host's mount table still has it, by mount ID, at its new place."""
+        root = action.args[0].rstrip("/")
+        if self._holder_alive(ctx) or find_holders(root):
+            raise RuntimeFailure("the jail's init still runs: what is mounted under its root is left")
+        left: list[tuple[int, int, str]] = []
+        while True:  # again while a round unmounts something: one may have hidden another's path
+            before = left
+            left = unmount_order([(m.mount_id, m.parent_id, m.point) for m in mount_table()], root)
+            if not left:
+                return None
+            if left == before:
+                raise RuntimeFailure(f"still mounted under the jail's root: {', '.join(sorted(m[2] for m in left))}")
+            for mount_id, _, point in left:
+                _umount_by_id(root, mount_id, point)
 
     def _op_mknod(self, action: Action, ctx: Mapping[str, str], undoing: bool) -> None:
         root, target, mode, major, minor = action.args
@@ -344,6 +393,29 @@ class LinuxRunner:
     def _op_link_del(self, action: Action, ctx: Mapping[str, str], undoing: bool) -> None:
         if _link_exists(action.args[0]):
             shell.run(["ip", "link", "del", action.args[0]])
+
+
+def _umount(argv: list[str]) -> None:
+    for attempt in range(10):
+        try:
+            shell.run(argv)
+            return
+        except CommandFailed as err:
+            if "busy" not in err.stderr or attempt == 9:
+                raise
+            time.sleep(0.1)  # processes just killed may still hold it
+
+
+def _umount_by_id(root: str, mount_id: int, point: str) -> None:
+    """Unmount mount MOUNT_ID at POINT under ROOT, reached without following a symlink and held
+    open, and only if what is held is that very mount: no path swapped in meanwhile redirects it.
+    Detached (-l) because the descriptor holding it keeps it busy; nothing else can."""
+    try:
+        with safe_paths.pinned(Path(root), point[len(root):], kind="any") as held:
+            if mount_id_of(held) == mount_id:
+                shell.run(["umount", "-l", "--no-canonicalize", held])
+    except (safe_paths.UnsafePath, OSError) as err:  # left in the table: the caller names it
+        log.debug("cannot reach mount %d at %s: %s", mount_id, point, err)
 
 
 def _read_lines(fd: int, timeout: float) -> list[str]:

@@ -12,7 +12,7 @@ import pytest
 
 from iocjail.errors import CommandFailed, IocjailError
 from iocjail.lifecycle import journal as J
-from iocjail.lifecycle.engine import PrintRunner, StepFailed, apply, render_plan, rollback
+from iocjail.lifecycle.engine import PrintRunner, StepFailed, apply, render_plan, rollback, settle
 from iocjail.lifecycle.plan import Action, Plan, Step, op, run
 
 
@@ -122,18 +122,35 @@ def test_secondary_errors_never_mask_the_first_and_the_journal_keeps_what_failed
         apply(plan3(), Both(), jr)
     err = info.value
     assert err.step == "exec.start" and "rc went wrong" in str(err)
-    assert [str(e) for e in err.secondary] == ["exec.prestart: poststop: target is busy",
+    assert [str(e) for e in err.secondary] == ["exec.poststop: poststop: target is busy",
                                               "mount.fstab: umount: target is busy"]
     assert "and 2 error(s) while undoing" in str(err)
     # "umount a" still ran after "umount b" failed
     assert [c[1] for c in first.calls if c[2]] == ["jail", "holder", "umount a"]
     data = json.loads(jr.path.read_text())
     assert data["state"] == "failed"
-    assert [s["status"] for s in data["steps"]] == ["done", "done", "undone", "undone"]
-    # the next attempt undoes only what is left
+    # the failed hook held nothing: its step is undone; the stuck mount's step is kept
+    assert [s["status"] for s in data["steps"]] == ["done", "undone", "undone", "undone"]
+    # the next attempt undoes only what is left, and never runs the hook twice
     again = Recorder()
     assert rollback(J.Journal.load(jr.path), again) == []
-    assert [c[1] for c in again.calls] == ["poststop", "umount b", "umount a"]
+    assert [c[1] for c in again.calls] == ["umount b", "umount a"]
+
+
+@pytest.mark.parametrize("failing,named", [("poststop", "exec.poststop"), ("rc.shutdown", "exec.stop")])
+def test_a_failed_stop_hook_is_named_and_leaves_no_journal(tmp_path, failing, named):
+    """Every resource released, only a hook failed: the error names the hook, the journal goes
+    (settle), so the next start has nothing to recover."""
+    jr = journal(tmp_path)
+    apply(plan3(), Recorder(outputs={"holder": {"pid": "4242"}}), jr)
+    loaded = J.Journal.load(jr.path)
+    runner = Recorder(fail={failing})
+    errors = rollback(loaded, runner)
+    assert [str(e) for e in errors] == [f"{named}: {failing}: {failing} went wrong"]
+    assert [c[1] for c in runner.calls] == ["rc.shutdown", "jail", "holder", "poststop", "umount b", "umount a"]
+    assert loaded.begun() == []
+    settle(loaded)
+    assert not jr.path.exists()
 
 
 def test_a_journal_left_by_a_crash_is_recovered_from_disk(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from iocjail.lifecycle.linux_plan import (LinuxFacts, UnsupportedOnLinux, build_linux_plan, clean_env,
-                                          network_mode, parse_fstab)
+                                          network_mode, parse_fstab, unmount_order)
 from iocjail.lifecycle.plan import START_ORDER, op, run
 from iocjail.model.properties import default_config
 from iocjail.platform.linux import LinuxRunner, spawn_argv
@@ -37,6 +37,21 @@ def test_default_jail_steps_follow_jail8_order():
     assert positions == sorted(positions)
     assert plan.facts == {"platform": "linux", "root": ROOT, "jid": "3", "console_log": "/iocage/log/www1-console.log",
                           "kernel_name": "ioc-www1", "network": "private"}
+
+
+def test_the_mount_step_is_undone_last_by_everything_under_the_root_then_private():
+    mount = step(build_linux_plan("www1", cfg(), facts()), "mount")
+    assert mount.undo == (op("umount_under", ROOT, needs=1), op("private", ROOT, needs=1))
+    assert build_linux_plan("www1", cfg(), facts()).steps[0] == mount  # so its undo runs after every other
+
+
+def test_unmount_order_is_everything_strictly_under_the_root_deepest_first():
+    table = [(20, 1, "/"), (30, 20, ROOT), (31, 30, f"{ROOT}/dev.old"), (32, 31, f"{ROOT}/dev.old/pts"),
+             (33, 30, f"{ROOT}/usr.old/src"), (34, 33, f"{ROOT}/usr.old/src"),  # stacked on one point
+             (35, 20, f"{ROOT}2/mnt"), (36, 20, "/iocage/jails/www1/rootfs")]  # look-alikes: not under ROOT
+    order = unmount_order(table, ROOT + "/")
+    assert [m[0] for m in order] == [34, 32, 33, 31]
+    assert unmount_order(table[:2], ROOT) == []  # ROOT itself stays: the dataset's own mount
 
 
 def test_the_jail_step_spawns_the_holder_and_raises_loopback():
