@@ -5,7 +5,8 @@ fact comes in through `FreeBSDFacts`, so the plan is rendered and reviewed on an
 (`iocjail start --plan --platform freebsd`). The steps follow iocage's start (reference §2.5),
 named in jail(8)'s vocabulary, each with its undo; the stop plan is their undo in reverse:
 
-  exec.prepare    the runtime jail.conf /var/run/jail.ioc-NAME.conf (removed at stop); the
+  exec.prepare    the runtime jail.conf /var/run/jail.ioc-NAME.conf (removed at stop; undone
+                  last, it first unmounts what `mount -p` still lists under ROOT); the
                   jail_zfs datasets made jailed; NAT: forwarding on, the jail's own pf anchor or
                   ipfw NAT instance and rule number
   ip4.addr/ip6.addr  shared-IP aliases this jail adds (`ifconfig IF inet A/L alias` ↔ -alias)
@@ -162,7 +163,9 @@ def _prepare_step(name: str, cfg: Mapping[str, str], facts: FreeBSDFacts, conf_p
                 do.append(run("zfs", "create", "-o", "mountpoint=none", "-o", "jailed=on", full))
     if is_true(cfg.get("nat")):
         _nat_actions(name, cfg, facts, do, undo)
-    return Step("exec.prepare", tuple(do), tuple(reversed(undo)))
+    # undone last: whatever is still mounted under ROOT (a mount the jail's root user renamed
+    # away from the path jail(8) or the procfs step unmount by), by its mount table name
+    return Step("exec.prepare", tuple(do), (op("umount_under", facts.root, needs=1), *reversed(undo)))
 
 
 def nat_interface(cfg: Mapping[str, str], facts: FreeBSDFacts) -> str:
@@ -294,6 +297,8 @@ def describe_action(action: Action, console_log: str) -> str:
         "symlink": lambda: f"ln -s {a[2]} {a[0].rstrip('/')}{a[1]}",
         "mount": lambda: shlex.join(F.mount_argv(a[0], a[1], a[2].rstrip("/") + a[3])) + "  (target checked: no symlink)",
         "umount": lambda: shlex.join(F.umount_argv(a[0].rstrip("/") + a[1])) + "  (if mounted)",
+        "umount_under": lambda: f"umount <each mount `mount -p` lists under {a[0].rstrip('/')}/, last mounted "
+                                "first, by its table name: umount(8) unmounts that entry by FSID>; fail if any is left",
         "epair": lambda: f"{shlex.join(F.epair_create_argv())}; {shlex.join(F.iface_rename_argv('{' + a[1] + '}a', a[0]))}",
         "bridge": lambda: shlex.join(F.bridge_create_argv(a[0], a[1:], BRIDGE_MARK)) + "  (if missing, else: "
         + ("; ".join(shlex.join(F.bridge_addm_argv(a[0], m)) for m in a[1:]) or "nothing") + ")",

@@ -9,7 +9,8 @@ or a path checked inside a jail's root:
 * ``hook CMD``: a user's exec_* hook on the host, ``/bin/sh -c CMD`` with the plan's environment.
 * ``write ROOT PATH TEXT``, ``remove ROOT PATH``, ``copy SRC ROOT PATH``, ``mkdir ROOT PATH``,
   ``symlink ROOT PATH TARGET``, ``mount FSTYPE SOURCE ROOT PATH OPTS``, ``umount ROOT PATH``: files
-  and mounts under ROOT, reached without following a symlink the jail's root user planted.
+  and mounts under ROOT, reached without following a symlink the jail's root user planted;
+  ``umount_under ROOT``: whatever `mount -p` still lists under ROOT, unmounted by its table name.
 * ``epair HOST_NAME KEY``: ``ifconfig epair create`` then the ``a`` side renamed HOST_NAME at
   once (a failed rename destroys the pair); reports the pair's name as KEY for ``{KEY}b``.
 * ``bridge BRIDGE [MEMBER…]``: create it marked ``description iocjail`` if missing, else add the
@@ -38,6 +39,7 @@ from iocjail.platform import freebsd as F
 from iocjail.platform import safe_paths, shell
 from iocjail.platform.files import locked
 from iocjail.platform.freebsd_output import parse_epair_create, parse_ifconfig, parse_jls_json
+from iocjail.platform.mounts import parse_mount_p
 
 RunFn = Callable[..., shell.Result]
 LoggedFn = Callable[[Sequence[str], str, Mapping[str, str], "float | None"], None]
@@ -165,6 +167,25 @@ class FreeBSDRunner:
             if not (undoing and ("not a file system root" in err.stderr or "Invalid argument" in err.stderr)):
                 raise
         return None
+
+    def _op_umount_under(self, action: Action, undoing: bool) -> None:
+        """Unmount what is still mounted under ROOT once the jail is removed. The jail's root user
+        can rename a mount's parent, so the path jail(8) or the procfs step unmount by no longer
+        leads to it; FreeBSD's table keeps the name it was mounted on, and umount(8) given that
+        name finds the entry in the table and unmounts it by its FSID (never a path walk)."""
+        root = action.args[0].rstrip("/")
+        found = self._mounted_under(root)
+        if not found:
+            return None
+        for target in reversed(found):  # mount order reversed: deepest first
+            self._run(list(F.umount_argv(target)), check=False)  # what it leaves is named below
+        left = self._mounted_under(root)
+        if left:
+            raise RuntimeFailure(f"still mounted under the jail's root: {', '.join(left)}")
+        return None
+
+    def _mounted_under(self, root: str) -> list[str]:
+        return [m.target for m in parse_mount_p(self._run(["mount", "-p"]).stdout) if m.target.startswith(root + "/")]
 
     # -- network ---------------------------------------------------------------------------------
     def _op_epair(self, action: Action, undoing: bool) -> Mapping[str, str]:

@@ -6,7 +6,7 @@ it records every argv in order (`calls`) and answers as the man pages document: 
 lists the jails `jail -c` created (JID and path read from the runtime jail.conf the start wrote)
 until `jail -r` removes them; `uname -r`, `devfs rule showsets`, `ifconfig`, `netstat -rn --libxo
 json` and `sysctl -i` print the host described below; `ifconfig epair create` prints a new pair;
-`jexec` into a jail that does not exist fails.
+`jexec` into a jail that does not exist fails; `mount -t`, `umount` and `mount -p` keep a mount table.
 A command matching `fail` (a prefix of words) fails as the tool would. It changes nothing on this
 machine except the files the runner itself writes.
 """
@@ -49,6 +49,7 @@ class FreeBSDHost:
         self.calls: list[tuple[str, ...]] = []
         self.envs: list[Mapping[str, str] | None] = []
         self.jails: dict[str, dict[str, object]] = {}  # kernel name -> jls entry
+        self.mounts: list[tuple[str, str, str]] = []  # (source, target, fstype) as `mount -p` lists them
         self.epairs = 0
 
     # -- the three injected callables ------------------------------------------------------------
@@ -70,6 +71,8 @@ class FreeBSDHost:
             return self.answers[args]
         if args[:1] == ("jail",):
             return self._jail(args, check)
+        if args[:1] in (("mount",), ("umount",)):
+            return self._mount(args, check)
         return Result(args, 0, self._answer(args), "")
 
     def logged(self, argv: Sequence[str], log: str, env: Mapping[str, str], timeout: float | None) -> None:
@@ -120,6 +123,24 @@ class FreeBSDHost:
                 log.unlink()
         return Result(args, 0, "", "")
 
+    def _mount(self, args: tuple[str, ...], check: bool) -> Result:
+        """``mount -t FSTYPE SOURCE PATH`` adds to the table under the name PATH (FreeBSD keeps the
+        name a file system was mounted on, whatever is renamed later); ``umount NAME`` removes the
+        last entry of that name, as umount(8) finds it in the table; ``mount -p`` lists the table."""
+        if args == ("mount", "-p"):
+            return Result(args, 0, "".join(f"{s}\t{t}\t{f}\trw\t0 0\n" for s, t, f in self.mounts), "")
+        if args[:2] == ("mount", "-t"):
+            self.mounts.append((args[3], args[4], args[2]))
+            return Result(args, 0, "", "")
+        found = [i for i, m in enumerate(self.mounts) if m[1] == args[-1]]
+        if not found:
+            message = f"umount: {args[-1]}: not a file system root directory"
+            if check:
+                raise CommandFailed(list(args), 1, message)
+            return Result(args, 1, "", message)
+        del self.mounts[found[-1]]
+        return Result(args, 0, "", "")
+
     # -- what the tests look at -------------------------------------------------------------------------
     def changing(self) -> list[tuple[str, ...]]:
         """The calls that change the host (every call but the read-only fact queries)."""
@@ -129,4 +150,5 @@ class FreeBSDHost:
 def is_query(argv: tuple[str, ...]) -> bool:
     return (argv[:3] == ("jls", "--libxo", "json") or argv in (("uname", "-r"), ("devfs", "rule", "showsets"),
                                                                ("ifconfig",))
-            or argv[-4:] == ("netstat", "-rn", "--libxo", "json") or argv[:2] == ("sysctl", "-i"))
+            or argv[-4:] == ("netstat", "-rn", "--libxo", "json") or argv[:2] == ("sysctl", "-i")
+            or argv == ("mount", "-p"))

@@ -25,6 +25,7 @@ from tests.support.jails import make_jail, thin_config
 NOW = "2024-05-06 07:08:09"
 FACTS = [("jls", "--libxo", "json", "-d", "-v"), ("uname", "-r"), ("devfs", "rule", "showsets"), ("ifconfig",),
          ("netstat", "-rn", "--libxo", "json"), ("sysctl", "-i", *HOST_SYSCTLS)]
+MOUNT_P = ("mount", "-p")  # the stop's last look for anything still mounted under the jail's root
 HOOKS = dict(exec_prestart="echo prestart", exec_created="echo created", exec_poststart="echo poststart",
              exec_prestop="echo prestop", exec_poststop="echo poststop")
 
@@ -106,7 +107,7 @@ def test_start_and_stop_run_the_freebsd_plan_and_undo_it_from_the_journal(pool, 
                         ("jexec", "-l", "ioc-www1", "/bin/sh", "-c", "/bin/sh /etc/rc.shutdown"),
                         ("jail", "-f", conf, "-r", "ioc-www1"),
                         ("/bin/sh", "-c", "echo poststop"),
-                        ("ifconfig", "em0", "inet", "192.0.2.10", "-alias")]
+                        ("ifconfig", "em0", "inet", "192.0.2.10", "-alias"), MOUNT_P]
     assert not Path(conf).exists() and not journal_path(pool, "www1").exists()
     assert fb.jails == {} and state.running(host) == {}
 
@@ -154,11 +155,12 @@ def test_a_vnet_start_saves_the_macs_it_generated(pool, etc, tmp_path):
 
 @pytest.mark.parametrize("fail,undo", [
     (("jail", "-f"), [("/bin/sh", "-c", "echo poststop"), ("devfs", "rule", "-s", "1000", "delset"),
-                      ("ifconfig", "em0", "inet", "192.0.2.10", "-alias")]),
+                      ("ifconfig", "em0", "inet", "192.0.2.10", "-alias"), MOUNT_P]),
     (("rctl", "-a"), [("/bin/sh", "-c", "echo prestop"),
                       ("jexec", "-l", "ioc-www1", "/bin/sh", "-c", "/bin/sh /etc/rc.shutdown"),
                       ("jail", "-f", "CONF", "-r", "ioc-www1"), ("/bin/sh", "-c", "echo poststop"),
-                      ("devfs", "rule", "-s", "1000", "delset"), ("ifconfig", "em0", "inet", "192.0.2.10", "-alias")]),
+                      ("devfs", "rule", "-s", "1000", "delset"), ("ifconfig", "em0", "inet", "192.0.2.10", "-alias"),
+                      MOUNT_P]),
 ])
 def test_a_failing_step_is_undone_completely(pool, etc, tmp_path, fail, undo):
     fb = FreeBSDHost(fail=fail)
@@ -234,7 +236,7 @@ def test_stop_completes_when_the_jail_was_removed_behind_iocjails_back(pool, etc
                         ("jail", "-f", str(tmp_path / "jail.ioc-www1.conf"), "-r", "ioc-www1"), jls,
                         ("/bin/sh", "-c", "echo poststop"),
                         ("devfs", "rule", "-s", "1000", "delset"),
-                        ("ifconfig", "em0", "inet", "192.0.2.10", "-alias")]
+                        ("ifconfig", "em0", "inet", "192.0.2.10", "-alias"), MOUNT_P]
     assert not journal_path(pool, "www1").exists()
 
 

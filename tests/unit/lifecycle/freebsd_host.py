@@ -84,6 +84,9 @@ class SimulatedHost:
             self._add("mount", a[2].rstrip("/") + a[3])
         elif action.op == "umount":
             self._remove("mount", a[0].rstrip("/") + a[1])
+        elif action.op == "umount_under":  # the stop's sweep: whatever is still mounted under ROOT
+            for key in [k for k in self.state if k[0] == "mount" and k[1].startswith(a[0].rstrip("/") + "/")]:
+                del self.state[key]
         elif action.op == "epair":
             self._add("iface", a[0])
             return {a[1]: "epair9"}
