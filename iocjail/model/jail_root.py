@@ -36,7 +36,7 @@ def root_problem(f: RootFacts) -> str | None:
     if f.mountpoint != f.path:
         return f"its root dataset {f.dataset} is mounted at {f.mountpoint or 'none'}, not at {f.path}"
     if f.unsafe is not None:
-        return f"its root {f.path} is not a plain directory: {f.unsafe}"
+        return f"its root is not a plain directory: {f.unsafe}"
     if not f.mounted:
         return f"its root dataset {f.dataset} is not mounted"
     if f.mounted_here != f.dataset:

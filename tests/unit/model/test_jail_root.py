@@ -20,7 +20,7 @@ def test_the_jails_own_mounted_root_dataset_passes():
 @pytest.mark.parametrize("change, why", [
     ({"exists": False, "mountpoint": None, "mounted": False}, "it has no root dataset (tank/iocage/jails/web/root)"),
     ({"mountpoint": "/etc"}, "is mounted at /etc, not at /iocage/jails/web/root"),
-    ({"unsafe": "/iocage/jails/web/root is a symlink (to /)"}, "not a plain directory: /iocage/jails/web/root is a symlink"),
+    ({"unsafe": "/iocage/jails/web/root is a symlink (to /)"}, "its root is not a plain directory: /iocage/jails/web/root is a symlink (to /)"),
     ({"mounted": False, "mounted_here": None}, "its root dataset tank/iocage/jails/web/root is not mounted"),
     ({"mounted_here": "tank/iocage/jails/db/root"}, "tank/iocage/jails/db/root is mounted there"),
     ({"mounted_here": None}, "nothing is mounted there"),
