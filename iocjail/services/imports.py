@@ -17,7 +17,8 @@ Order, so that a refused or failed import changes nothing:
    jail's root over the host's /etc), and rewrite config.json/fstab where needed
    (model/imported.py), reading them without following a symlink the archive planted; an fstab
    that mounts the host's `/` is refused;
-7. remove the mark: the import is complete.
+7. check the jail's root as every start does (services/jail_root.py), then remove the mark: the
+   import is complete.
 A failure at any step destroys what was received; a killed import leaves the marked dataset for
 the next import or `clean --runtime`. The result is thick: full streams have no origin, whatever
 the exported jail was cloned from.
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import re
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from iocjail.archive import members as M
@@ -38,12 +39,14 @@ from iocjail.errors import CorruptConfig, IocjailError, NotFound, UsageError, Zf
 from iocjail.model import config as model
 from iocjail.model import imported as I
 from iocjail.model import provision as P
+from iocjail.model.jail_root import root_problem
 from iocjail.model.values import validate_jail_name
 from iocjail.platform import safe_paths
 from iocjail.platform.zfs import TYPES, Dataset
-from iocjail.services import config, half_imports, provisioning
+from iocjail.services import config, half_imports, jail_root, provisioning
 from iocjail.services.fetch import QuietReporter, Reporter
 from iocjail.services.host import Host
+from iocjail.services.jails import JailRef
 from iocjail.services.provisioning import transaction
 
 _DATED = r"_[0-9]{4}-[0-9]{2}-[0-9]{2}\.(?:zip|tar\.xz)"
@@ -180,6 +183,7 @@ def _import(host: Host, archive: OpenedArchive, old: str, date: str, new: str, a
                 received_datasets = _check_received(host, str(path), base, planned)
                 _settle(host, str(path), inv.mountpoint_of(base), base, planned, received_datasets)
                 hooks, paths = _rewrite_files(host, inv, planned, base, old, new, category, as_template)
+                _check_root(host, str(path), JailRef(new, category, base, inv.mountpoint_of(base)))
                 if as_template:
                     host.zfs.set(base, {"readonly": "on"})
                 host.zfs.inherit(base, I.IMPORT_PROP)  # complete: from here on, a jail
@@ -187,6 +191,13 @@ def _import(host: Host, archive: OpenedArchive, old: str, date: str, new: str, a
         reader.close()
     datasets = tuple(f"{base}/{p.rel}" if p.rel else base for p in planned)
     return Imported(new, path, base, datasets, as_template, archive.verified, received, hooks, paths)
+
+
+def _check_root(host: Host, archive: str, ref: JailRef) -> None:
+    """The root every start will use is the jail's own root dataset, as the start checks it."""
+    problem = root_problem(replace(jail_root.facts(host, ref), importing=False))  # the mark is ours
+    if problem is not None:
+        raise M.UnsafeArchive(archive, f"once received, {problem}")
 
 
 def _make_marked(host: Host, base: str) -> None:
@@ -223,6 +234,9 @@ def _check_received(host: Host, archive: str, base: str, planned: tuple[M.Planne
     extra = sorted({d.name for d in received if not d.is_snapshot} - wanted)
     if extra:
         raise M.UnsafeArchive(archive, f"its streams made datasets no member names ({', '.join(extra)})")
+    volumes = sorted(d.name for d in received if d.name in wanted and d.type != "filesystem")
+    if volumes:  # never mounted, so `root` would stay whatever the jail's own stream holds there
+        raise M.UnsafeArchive(archive, f"its streams made {', '.join(volumes)} no file system")
     own = host.zfs.own_properties(base)
     own[base] = {k: v for k, v in own.get(base, {}).items() if k != I.IMPORT_PROP}  # the mark is ours
     carried = {ds: props for ds, props in own.items() if props}
