@@ -158,7 +158,10 @@ class ImportMark:
 
 def parse_import_mark(text: str | None) -> ImportMark | None:
     """The mark as `ImportMark.text` wrote it; None for anything else (no owner can be known)."""
-    fields = dict(word.partition("=")[::2] for word in (text or "").split())
+    fields: dict[str, str] = {}
+    for word in (text or "").split():
+        key, _, value = word.partition("=")
+        fields[key] = value
     pid = fields.get("pid", "")
     if not pid.isdigit() or not fields.get("host") or not fields.get("start") or not fields.get("since"):
         return None
