@@ -24,13 +24,13 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from iocjail.errors import CommandFailed
 from iocjail.lifecycle.linux_plan import unmount_order
 from iocjail.lifecycle.plan import Action, describe_argv
 from iocjail.platform import safe_paths, shell
+from iocjail.platform.mounts import mountinfo, parse_mountinfo
 from iocjail.platform.files import locked
 from iocjail.platform.linux_procs import (HOLDER, RuntimeFailure, _kill_holder, _signal_all, _wait_gone, alive,
                                           find_holders, jail_pids, start_time)
@@ -61,39 +61,9 @@ def nsenter_argv(pid: str | int, *, uid: int | None = None, gid: int | None = No
 
 # -- mounts ---------------------------------------------------------------------------------
 
-_OCTAL = re.compile(r"\\([0-7]{3})")
-
-
-def _unescape(field: str) -> str:
-    """mountinfo writes space, tab, newline and backslash as \\ooo."""
-    return _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), field)
-
-
-@dataclass(frozen=True)
-class MountEntry:
-    mount_id: int  # stable for the mount's life, whatever its mount point is renamed to
-    parent_id: int
-    point: str  # where it is now (mountinfo follows renames of its parents)
-    fstype: str
-    tags: str  # propagation (shared:N, master:N)
-
-
-def mount_table() -> list[MountEntry]:
-    """Every mount of this mount namespace, in mountinfo's order. Names are bytes on disk: read
-    with surrogateescape, so os.fsencode gives the exact bytes back."""
-    out = []
-    text = Path("/proc/self/mountinfo").read_bytes().decode(errors="surrogateescape")
-    for line in text.splitlines():
-        left, _, right = line.partition(" - ")
-        fields = left.split()
-        out.append(MountEntry(int(fields[0]), int(fields[1]), _unescape(fields[4]), right.split()[0],
-                              " ".join(fields[6:])))
-    return out
-
-
 def mounts() -> list[tuple[str, str, str]]:
     """(mount point, fstype, propagation tags) of every mount of this mount namespace, in order."""
-    return [(m.point, m.fstype, m.tags) for m in mount_table()]
+    return [(m.target, m.fstype, m.tags) for m in parse_mountinfo(mountinfo())]
 
 
 def mount_id_of(held: str) -> int | None:
@@ -322,7 +292,7 @@ class LinuxRunner:
         left: list[tuple[int, int, str]] = []
         while True:  # again while a round unmounts something: one may have hidden another's path
             before = left
-            left = unmount_order([(m.mount_id, m.parent_id, m.point) for m in mount_table()], root)
+            left = unmount_order([(m.mount_id, m.parent_id, m.target) for m in parse_mountinfo(mountinfo())], root)
             if not left:
                 return None
             if left == before:

@@ -26,8 +26,11 @@ RunFn = Callable[..., shell.Result]
 @dataclass(frozen=True)
 class Mounted:
     source: str  # the dataset for ZFS (`pool/iocage/jails/web/root`), the device, or the bind's source fs
-    target: str
+    target: str  # where it is now (Linux's table follows renames of its parents)
     fstype: str
+    mount_id: int = 0  # Linux: stable for the mount's life, wherever it is moved (0 on FreeBSD)
+    parent_id: int = 0
+    tags: str = ""  # Linux: propagation (shared:N, master:N)
 
 
 def _unescape(field: str) -> str:
@@ -45,7 +48,8 @@ def parse_mountinfo(text: str) -> list[Mounted]:
         dash = fields.index("-", 6)
         if len(fields) < dash + 3:
             continue
-        out.append(Mounted(_unescape(fields[dash + 2]), _unescape(fields[4]), fields[dash + 1]))
+        out.append(Mounted(_unescape(fields[dash + 2]), _unescape(fields[4]), fields[dash + 1],
+                           int(fields[0]), int(fields[1]), " ".join(fields[6:dash])))
     return out
 
 
@@ -63,7 +67,13 @@ def table(*, system: str = sys.platform, run: RunFn = shell.run) -> list[Mounted
     """Every mount this process sees, in mount order."""
     if system.startswith("freebsd"):
         return parse_mount_p(run(["mount", "-p"]).stdout)
-    return parse_mountinfo(Path("/proc/self/mountinfo").read_text())
+    return parse_mountinfo(mountinfo())
+
+
+def mountinfo() -> str:
+    """This process's Linux mount table. Names are bytes on disk: read with surrogateescape, so
+    os.fsencode gives the exact bytes back."""
+    return Path("/proc/self/mountinfo").read_bytes().decode(errors="surrogateescape")
 
 
 def on_top(mounts: list[Mounted], path: str) -> Mounted | None:

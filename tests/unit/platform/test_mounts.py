@@ -18,13 +18,15 @@ MOUNTINFO = (
 
 def test_mountinfo_fields_with_optional_fields_and_escapes():
     table = mounts.parse_mountinfo(MOUNTINFO)
-    assert table[2] == Mounted("tank/iocage/jails/web/root", "/iocage/jails/web/root", "fuse.zfs")
-    assert table[4] == Mounted("tank/iocage/jails/my jail/root", "/iocage/jails/my jail/root", "zfs")
+    assert table[2] == Mounted("tank/iocage/jails/web/root", "/iocage/jails/web/root", "fuse.zfs", 108, 73,
+                               "shared:7 master:2")
+    assert table[4] == Mounted("tank/iocage/jails/my jail/root", "/iocage/jails/my jail/root", "zfs", 121, 73)
 
 
 def test_the_last_mount_on_a_path_is_the_one_on_top():
     table = mounts.parse_mountinfo(MOUNTINFO)
-    assert mounts.on_top(table, "/iocage/jails/web/root") == Mounted("/dev/sda1", "/iocage/jails/web/root", "ext4")
+    assert mounts.on_top(table, "/iocage/jails/web/root") == Mounted("/dev/sda1", "/iocage/jails/web/root", "ext4",
+                                                                     120, 108)
     assert mounts.on_top(table, "/iocage/jails/db/root") is None
 
 
