@@ -9,7 +9,8 @@ import click
 from iocjail.cli import boot as rc_cli
 from iocjail.cli import complete
 from iocjail.cli.common import Ctx, pass_ctx
-from iocjail.services import freebsd_runtime, lifecycle as service
+from iocjail.lifecycle.select import on_freebsd
+from iocjail.services import lifecycle as service
 from iocjail.services.jails import resolve
 
 # What iocage prints when a step (or its undo, at stop) finished; other steps stay quiet.
@@ -56,13 +57,13 @@ def platform_option(func: rc_cli.F) -> rc_cli.F:
 
 def _plan_lines(ctx: Ctx, name: str, verb: str, platform: str | None) -> list[str]:
     """`start/stop --plan`: the exact steps, for this host's runtime or the one asked for."""
-    native = "freebsd" if freebsd_runtime.on_freebsd() else "linux"
+    native = "freebsd" if on_freebsd() else "linux"
     if (platform or native) == "freebsd":
         if verb == "stop" and native == "freebsd":  # a running jail: undo what was applied
             applied = service.journal_stop_plan(ctx.host, resolve(ctx.host, name, prefix=True).name)
             if applied is not None:
                 return applied
-        _, start_lines, stop_lines = freebsd_runtime.plan(ctx.host, name)
+        _, start_lines, stop_lines = service.freebsd_plan(ctx.host, name)
         return start_lines if verb == "start" else stop_lines
     return service.plan(ctx.host, name)[1] if verb == "start" else service.stop_plan(ctx.host, name)
 

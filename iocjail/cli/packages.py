@@ -13,7 +13,7 @@ from iocjail.cli.exec import announce, captured_stdin, finish_each, has_real_std
 from iocjail.cli.lifecycle import Lines
 from iocjail.services import packages as service
 from iocjail.services import lifecycle, plugin_update, updates, upgrades
-from iocjail.services.freebsd_runtime import on_freebsd
+from iocjail.lifecycle.select import on_freebsd
 
 
 @click.command("pkg", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

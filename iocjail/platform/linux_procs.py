@@ -65,7 +65,7 @@ def find_holders(root: str) -> list[int]:
     return found
 
 
-def _wait_gone(pids: list[int], timeout: float) -> list[int]:
+def wait_gone(pids: list[int], timeout: float) -> list[int]:
     deadline = time.monotonic() + timeout
     left = pids
     while True:
@@ -75,7 +75,7 @@ def _wait_gone(pids: list[int], timeout: float) -> list[int]:
         time.sleep(0.02)
 
 
-def _signal_all(pids: list[int], sig: int) -> None:
+def signal_all(pids: list[int], sig: int) -> None:
     for pid in pids:
         if pid <= 1 or pid == os.getpid():
             continue  # 0 and -1 would reach whole process groups; 1 is the host's init
@@ -85,13 +85,13 @@ def _signal_all(pids: list[int], sig: int) -> None:
             pass
 
 
-def _kill_holder(pid: int, start: str | None) -> None:
+def kill_holder(pid: int, start: str | None) -> None:
     """SIGKILL the jail's init (the kernel then kills every process of its pid namespace) and
     wait until it and they are gone."""
     if start is None or start_time(pid) != start:
         return
     members = jail_pids(pid)
-    _signal_all([pid], signal.SIGKILL)
-    left = _wait_gone([pid, *members], 10.0)
+    signal_all([pid], signal.SIGKILL)
+    left = wait_gone([pid, *members], 10.0)
     if left:
         raise RuntimeFailure(f"processes {left} of the jail did not exit after SIGKILL")

@@ -36,7 +36,7 @@ class Host:
     pool_override: str | None = None  # --pool / IOCJAIL_POOL: use this pool, skip the scan
     _pool: str | None = None
     _iocroot: Path | None = None
-    runtime: Any = None  # services/runtimes.Runtime; None: this system's, chosen on first use
+    runtime: Any = None  # lifecycle/runtime.Runtime (services/state.of); None: this system's, chosen on first use
 
     @classmethod
     def from_env(cls, pool: str | None = None) -> "Host":

@@ -7,7 +7,7 @@ the lock and undoes the jail's journal: what was applied, not what the config sa
 (`ALL`, several names) isolate failures per jail.
 
 What differs between FreeBSD (jail(8), jexec) and Linux (namespaces, nsenter) is the host's
-runtime (services/runtimes.py): facts and plan, runner, liveness and the argv that enters a jail.
+runtime (lifecycle/runtime.py): facts and plan, runner, liveness and the argv that enters a jail.
 """
 
 from __future__ import annotations
@@ -22,14 +22,17 @@ from iocjail.errors import IocjailError, UsageError
 from iocjail.lifecycle import journal as J
 from iocjail.lifecycle.engine import (PrintRunner, Reporter, StopIncomplete, apply, render_plan, rollback,
                                       settle, stop_plan_lines)
+from iocjail.lifecycle.freebsd import runtime as freebsd
+from iocjail.lifecycle.linux.runtime import LinuxRuntime
 from iocjail.lifecycle.plan import Plan
+from iocjail.lifecycle.runtime import Command, Runtime, Wrap
+from iocjail.lifecycle.select import on_freebsd
 from iocjail.model import config as model
 from iocjail.model.fstab import Entry as FstabEntry
-from iocjail.services import config, jail_root, runtimes, state
+from iocjail.platform import shell
+from iocjail.services import config, jail_root, state
 from iocjail.services.host import Host
 from iocjail.services.jails import JailRef, all_jails, resolve
-from iocjail.services.linux_runtime import LinuxRuntime
-from iocjail.services.runtimes import Wrap
 
 
 T = TypeVar("T")
@@ -83,7 +86,7 @@ def _live_journal(host: Host, name: str) -> J.Journal | None:
 
 
 def _up(host: Host, journal: J.Journal | None) -> bool:
-    return journal is not None and journal.state == "up" and runtimes.of(host).alive(journal)
+    return journal is not None and journal.state == "up" and state.of(host).alive(journal)
 
 
 def is_running(host: Host, name: str) -> bool:
@@ -125,7 +128,7 @@ def start(host: Host, names: str | Sequence[str], *, reporter: Reporter | None =
           now: Callable[[], str] = _utc_now) -> list[Outcome]:
     """Start NAMES (or ALL: every jail not running, templates never). A single name given as a
     string (not a list) raises its error instead of reporting it in an Outcome."""
-    runtimes.of(host)  # no runtime on this system: one error, before any jail
+    state.of(host)  # no runtime on this system: one error, before any jail
     if isinstance(names, str):
         start_one(host, resolve(host, names, prefix=True), reporter=reporter, wrap=wrap, now=now)
         return [Outcome(names)]
@@ -147,7 +150,7 @@ def _recover(host: Host, name: str, reporter: Reporter | None = None) -> None:
         return
     if _up(host, journal):
         raise JailRunning(name, journal.jid)
-    errors = rollback(journal, runtimes.of(host).runner(journal.facts), reporter)
+    errors = rollback(journal, state.of(host).runner(config.rundir(), journal.facts), reporter)
     settle(journal)  # kept only while something is left to release
     if errors:
         raise StopIncomplete(name, errors)
@@ -155,7 +158,7 @@ def _recover(host: Host, name: str, reporter: Reporter | None = None) -> None:
 
 def start_one(host: Host, ref: JailRef, *, reporter: Reporter | None = None, wrap: Wrap | None = None,
               now: Callable[[], str] = _utc_now) -> None:
-    runtime = runtimes.of(host)
+    runtime = state.of(host)
     _startable(ref, config.load(host, ref).effective)
     with config.lock(host, ref.name):
         _recover(host, ref.name)
@@ -167,28 +170,42 @@ def start_one(host: Host, ref: JailRef, *, reporter: Reporter | None = None, wra
         jail_root.check(host, ref)  # JAILDIR/root is the jail's own dataset, no link: before any change
         journal = J.reserve(config.rundir(), host.pool, ref.name, runtime.taken())
         try:
-            built = runtime.build(host, ref, cfg, journal.jid)  # host checks refuse here, before any change
+            built = runtime.build(state.site_of(host, ref), cfg, journal.jid, state.existing_datasets(host, cfg))  # host checks refuse here, before any change
         except BaseException:
             journal.remove()
             raise
-        apply(built.plan, runtime.runner(built.plan.facts, wrap), journal, reporter)
+        apply(built.plan, runtime.runner(config.rundir(), built.plan.facts, wrap), journal, reporter)
         config.write(host, ref, model.thin(current.stored, {**built.updates, "last_started": now()}))
 
 
 def plan(host: Host, name: str) -> tuple[Plan, list[str]]:
     """The Linux plan `start NAME` would run and its text, running nothing (`start --plan`; the
-    FreeBSD one is services/freebsd_runtime.plan)."""
+    FreeBSD one is freebsd_plan below)."""
     ref = resolve(host, name, prefix=True)
     cfg = config.load(host, ref).effective
     _startable(ref, cfg)
     linux = LinuxRuntime()
     jid = J.lowest_free(J.used_jids(config.rundir()), linux.taken())
-    built = linux.build(host, ref, cfg, jid).plan
-    runner = linux.runner(built.facts)
+    built = linux.build(state.site_of(host, ref), cfg, jid).plan
+    runner = linux.runner(config.rundir(), built.facts)
     header = f"# start plan of {ref.name} ({built.facts['kernel_name']}, jid {jid}, network {built.facts['network']})"
     lines = [header, *render_plan(built, PrintRunner(runner))]
     return built, lines
 
+
+def freebsd_plan(host: Host, name: str, *, run: freebsd.RunFn = shell.run) -> tuple[Plan, list[str], list[str]]:
+    """`start --plan --platform freebsd NAME` (and `stop --plan`): the plan of the jail's current
+    config, on this host's facts on FreeBSD and on assumed ones elsewhere. Runs nothing that
+    changes the host."""
+    ref = resolve(host, name, prefix=True)
+    cfg = config.load(host, ref).effective
+    if ref.is_template or cfg.get("type") in ("template", "basejail"):
+        raise UsageError(f"{ref.name}: a {cfg.get('type') or 'template'} never starts")
+    site = state.site_of(host, ref)
+    jid = J.lowest_free(J.used_jids(site.rundir))
+    if not on_freebsd():
+        return freebsd.assumed_plan(site, cfg, jid)
+    return freebsd.host_plan(site, cfg, jid, state.existing_datasets(host, cfg), run=run)
 
 
 def stop_plan(host: Host, name: str) -> list[str]:
@@ -200,7 +217,7 @@ def stop_plan(host: Host, name: str) -> list[str]:
     if applied is not None:
         return applied
     built, _ = plan(host, ref.name)
-    runner = LinuxRuntime().runner(built.facts)
+    runner = LinuxRuntime().runner(config.rundir(), built.facts)
     return [f"# stop plan of {ref.name}: not running; after a start of its current config, stop would run",
             *stop_plan_lines(built.steps, runner.describe)]
 
@@ -211,7 +228,7 @@ def journal_stop_plan(host: Host, name: str) -> list[str] | None:
     journal = _live_journal(host, name)
     if journal is None:
         return None
-    runner = runtimes.of(host).runner(journal.facts)
+    runner = state.of(host).runner(config.rundir(), journal.facts)
     begun = [journal.records[i].step for i in journal.begun()]
     return [f"# stop plan of {name} (jid {journal.jid}, {journal.state}): undo what its start applied",
             *stop_plan_lines(begun, runner.describe)]
@@ -223,7 +240,7 @@ def stop(host: Host, names: str | Sequence[str], *, force: bool = False, reporte
          wrap: Wrap | None = None) -> list[Outcome]:
     """Stop NAMES (or ALL: every running jail, highest priority number first). A single name
     given as a string raises its error instead of reporting it in an Outcome."""
-    runtimes.of(host)
+    state.of(host)
     if isinstance(names, str):
         stop_one(host, resolve(host, names, prefix=True).name, force=force, reporter=reporter, wrap=wrap)
         return [Outcome(names)]
@@ -241,7 +258,7 @@ def stop_one(host: Host, name: str, *, force: bool = False, reporter: Reporter |
         if reporter:
             reporter.begin(name, "stop")
         journal.set_state("stopping")
-        errors = rollback(journal, runtimes.of(host).runner(journal.facts, wrap), reporter, force=force)
+        errors = rollback(journal, state.of(host).runner(config.rundir(), journal.facts, wrap), reporter, force=force)
         settle(journal)  # a failed hook alone leaves no journal: the next start works
         if errors:
             raise StopIncomplete(name, errors)
@@ -255,7 +272,7 @@ def restart(host: Host, names: Sequence[str], *, reporter: Reporter | None = Non
             pass
         start_one(host, ref, reporter=reporter)
 
-    runtimes.of(host)
+    state.of(host)
     return _batch(host, names, one)
 
 
@@ -274,11 +291,11 @@ def mount_live(host: Host, name: str, entry: FstabEntry) -> bool:
         journal = _up_journal(host, name)
         if journal is None:
             return False
-        runtime = runtimes.of(host)
+        runtime = state.of(host)
         step = runtime.live_mount(journal, entry)
         if step is None:
             return True  # /proc and /dev/fd are the runtime's own
-        runtime.runner(journal.facts).perform(step.do[0], journal.ctx, step=step.name, undoing=False)
+        runtime.runner(config.rundir(), journal.facts).perform(step.do[0], journal.ctx, step=step.name, undoing=False)
         names = [r.step.name for r in journal.records]
         at = max((i + 1 for i, n in enumerate(names) if n.startswith("mount")), default=0)
         journal.insert_done(at, step, 1)
@@ -291,10 +308,10 @@ def unmount_live(host: Host, name: str, entry: FstabEntry) -> bool:
         journal = _up_journal(host, name)
         if journal is None:
             return False
-        runtime = runtimes.of(host)
+        runtime = state.of(host)
         action = runtime.live_unmount(journal, entry)
         if action is not None:
-            runtime.runner(journal.facts).perform(action, journal.ctx, step="mount.fstab", undoing=True)
+            runtime.runner(config.rundir(), journal.facts).perform(action, journal.ctx, step="mount.fstab", undoing=True)
         return True  # the start's own undo of this line finds nothing mounted: it is a no-op
 
 
@@ -325,7 +342,7 @@ def exec_in(host: Host, name: str, command: Sequence[str], *, jail_user: str | N
             host_user: str | None = None, start_first: bool = False, capture: bool = False,
             stdin: bytes | None = None, reporter: Reporter | None = None) -> Captured:
     """Run COMMAND in the running jail NAME; its exit status is passed through."""
-    runtime = runtimes.of(host)
+    runtime = state.of(host)
     ref = resolve(host, name, prefix=True)
     journal = _running_journal(host, ref, start_first=start_first, reporter=reporter)
     cfg = config.load(host, ref).effective
@@ -385,13 +402,13 @@ def not_running(host: Host) -> Callable[[JailRef], str | None]:
 def console(host: Host, name: str, *, capture: bool = False, stdin: bytes | None = None,
             reporter: Reporter | None = None) -> Captured:
     """A root login in the jail (started first if it is not running), with `login_flags`."""
-    runtime = runtimes.of(host)
+    runtime = state.of(host)
     ref = resolve(host, name, prefix=True)
     journal = _running_journal(host, ref, start_first=True, reporter=reporter)
     return _run(runtime, runtime.console_command(journal, config.load(host, ref).effective), capture, stdin)
 
 
-def _run(runtime: runtimes.Runtime, command: runtimes.Command, capture: bool, stdin: bytes | None) -> Captured:
+def _run(runtime: Runtime, command: Command, capture: bool, stdin: bytes | None) -> Captured:
     if not capture:
         return Captured(runtime.interactive(command.argv, env=command.env))
     result = runtime.run(command.argv, env=command.env, input=stdin if stdin is not None else b"")

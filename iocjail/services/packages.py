@@ -3,7 +3,7 @@
 FreeBSD: the host's pkg(8) works on the running jail (`pkg -j ioc-NAME ARGS…`); a jail without
 pkg of its own gets it first (`pkg-static -j ioc-NAME install -q -y pkg`). The commands are a
 plan (`pkg_plan`, `install_plan`): data a test checks as exact argv and environment, and
-`iocjail pkg --plan` prints; they run only through an executor (platform/plan_exec.py).
+`iocjail pkg --plan` prints; they run only through an executor (lifecycle/commands.py).
 
 Linux: a jail whose `pkg_command` names a command gets that command, with pkg(8)'s arguments,
 run inside it (`iocjail exec`'s path: nsenter into the running jail), its output and exit status
@@ -26,7 +26,7 @@ from iocjail.lifecycle.engine import Reporter
 from iocjail.model.packages import PKG_COMMAND, pkg_command_argv
 from iocjail.platform import freebsd_pkg as FP
 from iocjail.platform import safe_paths
-from iocjail.platform.plan_exec import Executor, HostExecutor, on_freebsd
+from iocjail.lifecycle.commands import Executor, HostExecutor, on_freebsd
 from iocjail.services import config, lifecycle, state
 from iocjail.services.host import Host
 from iocjail.services.jails import JailRef, resolve

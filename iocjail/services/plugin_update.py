@@ -33,7 +33,7 @@ from iocjail.model import plugin_manifest as M
 from iocjail.model.packages import PKG_COMMAND, pkg_command_argv
 from iocjail.platform.files import atomic_write
 from iocjail.services import config, lifecycle, plugin_source, plugins, state
-from iocjail.services.freebsd_runtime import on_freebsd
+from iocjail.lifecycle.select import on_freebsd
 from iocjail.services.host import Host
 from iocjail.services.jails import JailRef, resolve
 from iocjail.services.plugin_source import Artifact, Source

@@ -13,7 +13,7 @@ each named in STEPS:
   config        type=pluginv2, plugin_name, plugin_repository; the manifest kept as
                 jails/NAME/PLUGIN.json, where every start reads its devfs_ruleset (iocage's place)
   start         the jail (services/lifecycle); on FreeBSD its generated devfs ruleset holds the
-                manifest's devfs paths and includes (services/freebsd_runtime)
+                manifest's devfs paths and includes (lifecycle/freebsd/runtime.py)
   ca_root_nss   FreeBSD, https packagesite: `ca_root_nss` from the release's own repository,
                 before the repository files switch pkg to the plugin's (services/packages)
   pkg repos     pkg's repository configuration and trusted fingerprints, inside the root
@@ -48,8 +48,8 @@ from iocjail.model.values import validate_jail_name
 from iocjail.platform import freebsd as FB
 from iocjail.platform import safe_paths
 from iocjail.platform.files import atomic_write
-from iocjail.platform.plan_exec import Executor, carry_out, default_executor
-from iocjail.services import config, create, destroy, lifecycle, listing, plugin_source, runtimes
+from iocjail.lifecycle.commands import Executor, carry_out, default_executor
+from iocjail.services import config, create, destroy, lifecycle, listing, plugin_source, state
 from iocjail.services.host import Host
 from iocjail.services.jails import JailRef, all_jails, resolve
 from iocjail.services.plugin_source import Artifact, Source
@@ -112,7 +112,7 @@ def prepare(host: Host, plugin: str, *, repository: str = plugin_source.OFFICIAL
     """Everything read and checked; the staged artifact lives as long as the block."""
     user = parse_pairs(props)
     _ = host.iocroot  # an active pool before any clone
-    freebsd = runtimes.of(host).name == "freebsd"
+    freebsd = state.of(host).name == "freebsd"
     source = plugin_source.read_manifest(host, plugin, repository=repository, branch=branch)
     manifest = source.manifest
     if manifest.kmods and not freebsd:

@@ -5,12 +5,12 @@ Every update starts with a recursive snapshot `ioc_update_<userland>_<date>` of 
 rolled back to it and the error says so. On success `release` follows the new userland: the
 jail's own, or, for a release, that of every basejail mounting it.
 
-* thin and thick jails: freebsd-update -b on the jail's root (fetch/jail_update.py), with a
+* thin and thick jails: freebsd-update -b on the jail's root (lifecycle/updates/jail.py), with a
   jail-specific configuration and work directory kept on the host next to config.json;
 * basejails: their base is the release they mount, so the release is what gets updated;
 * releases: the plan `fetch` runs after extracting one (fetch/update.py).
 
-The commands run through an executor (platform/plan_exec.py): this host's on FreeBSD, anywhere
+The commands run through an executor (lifecycle/commands.py): this host's on FreeBSD, anywhere
 else one that refuses, before the snapshot, with a message naming FreeBSD. Tests inject their
 own to make a step fail; `--plan` prints the plan and runs nothing.
 """
@@ -27,13 +27,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from iocjail.errors import IocjailError, UsageError
-from iocjail.fetch import jail_update as JU
+from iocjail.lifecycle.updates import jail as JU
 from iocjail.fetch.names import is_freebsd_release
 from iocjail.fetch.update import Command, freebsd_update_plan, userland_version
 from iocjail.model import config as model
 from iocjail.model.values import is_true
 from iocjail.platform import safe_paths
-from iocjail.platform.plan_exec import Executor, carry_out, check_available, default_executor
+from iocjail.lifecycle.commands import Executor, carry_out, check_available, default_executor
 from iocjail.services import config, lifecycle, releases
 from iocjail.services.host import Host
 from iocjail.services.jails import JailRef, all_jails, resolve

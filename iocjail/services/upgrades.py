@@ -1,7 +1,7 @@
 """`upgrade NAME -r NEWREL`: a jail to a new FreeBSD release, behind a snapshot.
 
 Thin and thick jails: `freebsd-update -r NEW upgrade`, then `install` as many times as it asks
-(fetch/jail_update.py), with the jail's configuration for jails kept on the host. /etc files the
+(lifecycle/updates/jail.py), with the jail's configuration for jails kept on the host. /etc files the
 jail never changed are replaced, changed ones merged, conflicts given to $EDITOR.
 
 Basejails: their base is a release, so the upgrade re-points their read-only nullfs lines at
@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Protocol
 
 from iocjail.errors import IocjailError
-from iocjail.fetch import jail_update as JU
+from iocjail.lifecycle.updates import jail as JU
 from iocjail.fetch.update import Command
 from iocjail.lifecycle.plan import Action
 from iocjail.platform import safe_paths
 from iocjail.platform.files import atomic_write
-from iocjail.platform.plan_exec import Executor, carry_out, check_available, default_executor
+from iocjail.lifecycle.commands import Executor, carry_out, check_available, default_executor
 from iocjail.services import config, lifecycle, packages, plugin_update, releases, state
 from iocjail.services.host import Host
 from iocjail.services.jails import JailRef

@@ -1,7 +1,7 @@
 """A FreeBSD host simulated at the command level, for driving the real services with the FreeBSD
 runtime selected on a Linux machine (FreeBSD's tools do not exist here).
 
-`FreeBSDHost` is the `run`, `logged` and `interactive` of `services.freebsd_runtime.FreeBSDRuntime`:
+`FreeBSDHost` is the `run`, `logged` and `interactive` of `lifecycle.freebsd.runtime.FreeBSDRuntime`:
 it records every argv in order (`calls`) and answers as the man pages document: `jls --libxo json`
 lists the jails `jail -c` created (JID and path read from the runtime jail.conf the start wrote)
 until `jail -r` removes them; `uname -r`, `devfs rule showsets`, `ifconfig`, `netstat -rn --libxo

@@ -34,15 +34,8 @@ FLOORS = {
 
 # Arrows that run against the plan today, each to be removed by issue 16's moves; the list only
 # shrinks (a new arrow fails the test, and so does an entry that no longer exists).
-KNOWN: set[tuple[str, str]] = {
-    ("iocjail.fetch.jail_update", "iocjail.lifecycle.plan"),
-    ("iocjail.platform.freebsd_runner", "iocjail.lifecycle.freebsd_plan"),
-    ("iocjail.platform.freebsd_runner", "iocjail.lifecycle.plan"),
-    ("iocjail.platform.linux", "iocjail.lifecycle.linux_plan"),
-    ("iocjail.platform.linux", "iocjail.lifecycle.plan"),
-}
+KNOWN: set[tuple[str, str]] = set()
 KNOWN_CYCLES = [
-    ["iocjail.services.freebsd_runtime", "iocjail.services.linux_runtime", "iocjail.services.runtimes"],
     ["iocjail.services.plugin_update", "iocjail.services.upgrades"],
 ]
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from iocjail.errors import JailNotFound, UsageError
-from iocjail.services import freebsd_runtime as R
+from iocjail.services import config
+from iocjail.services.lifecycle import freebsd_plan
 from iocjail.services.host import Host
 from tests.support.cli import iocjail, names
 from tests.support.jails import make_jail, thin_config
@@ -23,7 +24,7 @@ def test_plan_of_a_vnet_jail_from_its_config(host):
                                                   vnet_default_interface="auto", mac_prefix="02ff60",
                                                   memoryuse="deny=1g"))
     before = names(host.pool)
-    plan, start, stop = R.plan(host, "www")  # a unique prefix, as start accepts
+    plan, start, stop = freebsd_plan(host, "www")  # a unique prefix, as start accepts
     assert start[0].startswith("# FreeBSD start plan of www1 (ioc-www1, jid ")
     assert start[0].endswith("host facts assumed, not a FreeBSD host")
     text = "\n".join(start)
@@ -40,15 +41,15 @@ def test_plan_of_a_vnet_jail_from_its_config(host):
 def test_plan_refuses_templates_and_unknown_jails(host):
     make_jail(host.pool, "tpl", thin_config("tpl", type="template", template="1"), "templates")
     with pytest.raises(UsageError, match="never starts"):
-        R.plan(host, "tpl")
+        freebsd_plan(host, "tpl")
     with pytest.raises(JailNotFound):
-        R.plan(host, "nope")
+        freebsd_plan(host, "nope")
 
 
 def test_cli_plans_for_either_platform_change_nothing(host):
     make_jail(host.pool, "www1", thin_config("www1", ip4_addr="em0|192.0.2.10/24"))
     before = names(host.pool)
-    _, start, stop = R.plan(host, "www1")
+    _, start, stop = freebsd_plan(host, "www1")
     result = iocjail("start", "--plan", "--platform", "freebsd", "www1")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == start
@@ -66,4 +67,4 @@ def test_plan_options_misused_are_refused(host, argv):
     make_jail(host.pool, "www1", thin_config("www1"))
     result = iocjail(*argv)
     assert result.exit_code == 2, result.output
-    assert not (R.config.rundir() / "jails" / host.pool / "www1.json").exists()
+    assert not (config.rundir() / "jails" / host.pool / "www1.json").exists()

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from iocjail.lifecycle.engine import StepFailed
-from iocjail.lifecycle.freebsd_checks import HOST_SYSCTLS, HostFeatureMissing
+from iocjail.lifecycle.freebsd.checks import HOST_SYSCTLS, HostFeatureMissing
 from iocjail.lifecycle.journal import Journal
 from iocjail.model.vnet import colon_mac, generate_mac_pair
 from iocjail.platform.shell import Result
 from iocjail.services import config, lifecycle, listing, packages, props, state, upgrades
-from iocjail.services.freebsd_runtime import FreeBSDRuntime
+from iocjail.lifecycle.freebsd.runtime import FreeBSDRuntime
 from iocjail.services.host import Host
-from iocjail.services.runtimes import Running
+from iocjail.lifecycle.runtime import Running
 from tests.support.cli import iocjail
 from tests.support.freebsd_host import FreeBSDHost
 from tests.support.jails import make_jail, thin_config

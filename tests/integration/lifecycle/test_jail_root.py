@@ -16,7 +16,7 @@ import pytest
 
 from iocjail.model.imported import IMPORT_PROP
 from iocjail.services import config, jail_root, lifecycle
-from iocjail.services.freebsd_runtime import FreeBSDRuntime
+from iocjail.lifecycle.freebsd.runtime import FreeBSDRuntime
 from iocjail.services.host import Host
 from iocjail.services.jail_root import UnsafeRoot
 from iocjail.services.jails import resolve

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from iocjail.services import lifecycle, plugins
-from iocjail.services.freebsd_runtime import FreeBSDRuntime
+from iocjail.lifecycle.freebsd.runtime import FreeBSDRuntime
 from iocjail.services.host import Host
 from tests.support.cli import iocjail, mountpoint, names
 from tests.support.freebsd_host import FreeBSDHost

@@ -16,7 +16,7 @@ from iocjail.errors import CommandFailed
 from iocjail.lifecycle.plan import Action
 
 # Commands that leave nothing behind the jail's removal does not take away, or that change
-# settings the host keeps on purpose (documented in lifecycle/freebsd_plan.py).
+# settings the host keeps on purpose (documented in lifecycle/freebsd/plan.py).
 NO_RESOURCE = (
     ("hook",),  # the user's hooks: their effects are theirs
     ("sysctl", "net.inet.ip.forwarding=1"),

@@ -16,9 +16,10 @@ import pytest
 
 from iocjail.errors import PropertyConflict
 from iocjail.lifecycle.engine import StepFailed, apply, rollback
-from iocjail.lifecycle.freebsd_checks import HOST_SYSCTLS, HostFeatureMissing
+from iocjail.lifecycle.freebsd.checks import HOST_SYSCTLS, HostFeatureMissing
 from iocjail.lifecycle.engine import stop_plan_lines
-from iocjail.lifecycle.freebsd_plan import FreeBSDFacts, build_freebsd_plan, config_updates, describe_action
+from iocjail.lifecycle.freebsd.plan import FreeBSDFacts, build_freebsd_plan, config_updates
+from iocjail.lifecycle.freebsd.runner import describe_action
 from iocjail.lifecycle.journal import Journal
 from iocjail.lifecycle.plan import START_ORDER
 from iocjail.model.devfs import DevfsRules, RulesetMissing

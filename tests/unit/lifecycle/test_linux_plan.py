@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from iocjail.lifecycle.linux_plan import (LinuxFacts, UnsupportedOnLinux, build_linux_plan, clean_env,
+from iocjail.lifecycle.linux.plan import (LinuxFacts, UnsupportedOnLinux, build_linux_plan, clean_env,
                                           network_mode, parse_fstab, unmount_order)
 from iocjail.lifecycle.plan import START_ORDER, op, run
 from iocjail.model.properties import default_config
-from iocjail.platform.linux import LinuxRunner, spawn_argv
+from iocjail.lifecycle.linux.runner import LinuxRunner
+from iocjail.platform.linux import spawn_argv
 
 ROOT = "/iocage/jails/www1/root"
 HOLDER = ("/usr/bin/python3", "-I", "-S", "/x/linux_holder.py")

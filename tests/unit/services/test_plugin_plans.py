@@ -6,7 +6,7 @@ import pytest
 
 from iocjail.fetch.update import Command
 from iocjail.platform import freebsd as FB
-from iocjail.platform.plan_exec import NeedsFreeBSD, PlanStepFailed, Unavailable, carry_out
+from iocjail.lifecycle.commands import NeedsFreeBSD, PlanStepFailed, Unavailable, carry_out
 from iocjail.services import plugins
 
 

@@ -12,7 +12,7 @@ from iocjail.model.properties import default_config, jail_identity
 from iocjail.platform.freebsd_output import Route
 from iocjail.platform.safe_paths import UnsafePath
 from iocjail.platform.shell import Result
-from iocjail.services import freebsd_runtime as R
+from iocjail.lifecycle.freebsd import runtime as R
 from iocjail.services.jails import JailRef
 
 NETSTAT = ('{"statistics": {"route-information": {"route-table": {"rt-family": [{"address-family": "Internet", '
@@ -100,17 +100,17 @@ def test_free_jid_skips_jails_outside_iocjail():
 def test_a_plugin_jails_devfs_additions_come_from_its_kept_manifest(tmp_path):
     ref = JailRef("plex", "jails", "tank/iocage/jails/plex", tmp_path)
     plugin = {"type": "pluginv2", "plugin_name": "plex"}
-    assert R.plugin_devfs(ref, plugin) is None  # no kept manifest: nothing added, as iocage
+    assert R.plugin_devfs(ref.path, plugin) is None  # no kept manifest: nothing added, as iocage
     (tmp_path / "plex.json").write_text(json.dumps({"name": "plex", "devfs_ruleset": {
         "paths": {"dri/*": None, "bpf*": "0660"}, "includes": ["$devfsrules_jail_vnet"]}}))
-    assert R.plugin_devfs(ref, plugin) == DevfsRules((("dri/*", None), ("bpf*", "0660")), ("$devfsrules_jail_vnet",))
-    assert R.plugin_devfs(ref, {**plugin, "type": "jail"}) is None  # only plugin jails
-    assert R.plugin_devfs(ref, {**plugin, "plugin_name": "../plex"}) is None
+    assert R.plugin_devfs(ref.path, plugin) == DevfsRules((("dri/*", None), ("bpf*", "0660")), ("$devfsrules_jail_vnet",))
+    assert R.plugin_devfs(ref.path, {**plugin, "type": "jail"}) is None  # only plugin jails
+    assert R.plugin_devfs(ref.path, {**plugin, "plugin_name": "../plex"}) is None
 
     (tmp_path / "plex.json").write_text(json.dumps({"devfs_ruleset": {"paths": {"mem": None}}}))
     with pytest.raises(InvalidManifest, match="mem would unhide the host's /dev/mem"):
-        R.plugin_devfs(ref, plugin)  # edited by hand: the start is refused, nothing added
+        R.plugin_devfs(ref.path, plugin)  # edited by hand: the start is refused, nothing added
     (tmp_path / "plex.json").unlink()
     (tmp_path / "plex.json").symlink_to(tmp_path / "elsewhere.json")
     with pytest.raises(UnsafePath, match="symlink"):
-        R.plugin_devfs(ref, plugin)
+        R.plugin_devfs(ref.path, plugin)

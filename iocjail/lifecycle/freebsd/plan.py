@@ -31,22 +31,19 @@ start added, whatever jail.conf says by then); exec.created runs as a step, not 
 from __future__ import annotations
 
 import ipaddress
-import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from iocjail.errors import PropertyConflict
-from iocjail.lifecycle.freebsd_checks import check_host
-from iocjail.lifecycle.freebsd_vnet import host_net, vnet_step
+from iocjail.lifecycle.freebsd.checks import check_host
+from iocjail.lifecycle.freebsd.vnet import host_net, vnet_step
 from iocjail.lifecycle.plan import Action, Plan, Step, check_order, op, resolver_step, run
+from iocjail.lifecycle.runtime import RUNDIR
 from iocjail.model import addresses as A
 from iocjail.model import devfs, jail_params as JP, nat as N, rctl, vnet as V
 from iocjail.model.values import is_true, kernel_name
 from iocjail.platform import freebsd as F
 from iocjail.platform.freebsd_output import Interface, Route
-
-BRIDGE_MARK = "iocjail"  # the description of bridges iocjail created (the runner destroys only those)
-
 
 @dataclass(frozen=True)
 class FreeBSDFacts:
@@ -66,7 +63,7 @@ class FreeBSDFacts:
     ipfw_rules: frozenset[int] = frozenset()
     resolv_conf: str | None = None  # the host's /etc/resolv.conf; None: missing
     localtime: bool = True
-    rundir: str = "/var/run/iocjail"
+    rundir: str = str(RUNDIR)
     conf_dir: str = F.RUNTIME_CONF_DIR  # where the runtime jail.conf goes (another one only in tests)
     plugin_devfs: devfs.DevfsRules | None = None  # a pluginv2 jail's kept manifest's devfs_ruleset
 
@@ -278,31 +275,3 @@ def _created_step(name: str, cfg: Mapping[str, str], facts: FreeBSDFacts, env: M
         do.append(run(*F.jexec_argv(name, ("zfs", "mount", "-a"))))
         undo.append(run(*F.jexec_argv(name, ("zfs", "unmount", "-a")), needs=len(do)))
     return Step("exec.created", tuple(do), tuple(reversed(undo)))
-
-
-def describe_action(action: Action, console_log: str) -> str:
-    """The exact command(s) an action of a FreeBSD plan runs, as `--plan` and the golden files
-    show them (the runner, platform/freebsd_runner.py, performs them)."""
-    a = action.args
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in action.env)
-    prefix = f"env {env} " if env else ""
-    text: dict[str, Callable[[], str]] = {
-        "run": lambda: prefix + shlex.join(a),
-        "jexec": lambda: f"{shlex.join(a)} >> {console_log}",
-        "hook": lambda: f"{prefix}{shlex.join(['/bin/sh', '-c', a[0]])} >> {console_log}",
-        "write": lambda: f"write {a[0].rstrip('/')}{a[1]}  ({len(a[2].encode())} bytes, no symlink followed)",
-        "remove": lambda: f"rm -f {a[0].rstrip('/')}{a[1]}",
-        "copy": lambda: f"cp {a[0]} {a[1].rstrip('/')}{a[2]}  (no symlink followed)",
-        "mkdir": lambda: f"mkdir -p {a[0].rstrip('/')}{a[1]}  (no symlink followed)",
-        "symlink": lambda: f"ln -s {a[2]} {a[0].rstrip('/')}{a[1]}",
-        "mount": lambda: shlex.join(F.mount_argv(a[0], a[1], a[2].rstrip("/") + a[3])) + "  (target checked: no symlink)",
-        "umount": lambda: shlex.join(F.umount_argv(a[0].rstrip("/") + a[1])) + "  (if mounted)",
-        "umount_under": lambda: f"umount <each mount `mount -p` lists under {a[0].rstrip('/')}/, last mounted "
-                                "first, by its table name: umount(8) unmounts that entry by FSID>; fail if any is left",
-        "epair": lambda: f"{shlex.join(F.epair_create_argv())}; {shlex.join(F.iface_rename_argv('{' + a[1] + '}a', a[0]))}",
-        "bridge": lambda: shlex.join(F.bridge_create_argv(a[0], a[1:], BRIDGE_MARK)) + "  (if missing, else: "
-        + ("; ".join(shlex.join(F.bridge_addm_argv(a[0], m)) for m in a[1:]) or "nothing") + ")",
-        "unbridge": lambda: shlex.join(F.iface_destroy_argv(a[0])) + "  (if iocjail created it and no jail is attached)",
-    }
-    line = text[action.op]() if action.op in text else f"{action.op} {shlex.join(a)}"
-    return line + (f"  (timeout {action.timeout:g}s)" if action.timeout is not None else "")

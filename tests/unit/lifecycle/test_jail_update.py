@@ -6,10 +6,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from iocjail.fetch import jail_update as JU
+from iocjail.lifecycle.updates import jail as JU
 from iocjail.fetch.update import Command
 from iocjail.lifecycle.plan import Action
-from iocjail.platform.plan_exec import PlanStepFailed, carry_out
+from iocjail.lifecycle.commands import PlanStepFailed, carry_out
 
 CONF = """# $FreeBSD$
 KeyPrint 800651ef4b4c71c27e60786d7b487188970f4b4169cc055784e21eb71d410cc5

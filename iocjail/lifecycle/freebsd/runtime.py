@@ -1,5 +1,6 @@
-"""The FreeBSD runtime (services/runtimes.py), its host facts, and its plans as text for
-`start/stop --plan --platform freebsd`.
+"""The FreeBSD runtime (lifecycle/runtime.py), its host facts, and its plans as text for
+`start/stop --plan --platform freebsd`; its plan is lifecycle/freebsd/plan.py and its runner
+lifecycle/freebsd/runner.py.
 
 On FreeBSD each fact comes from one command (``uname -r``, ``devfs rule showsets``, ``ifconfig``,
 ``setfib FIB netstat -rn --libxo json``, ``sysctl -i …``, and for ipfw NAT ``ipfw list`` and
@@ -28,13 +29,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from iocjail.errors import DatasetNotFound, IocjailError, UsageError
+from iocjail.errors import IocjailError, UsageError
 from iocjail.lifecycle import journal as J
 from iocjail.lifecycle.engine import Runner, stop_plan_lines
-from iocjail.lifecycle.freebsd_checks import HOST_SYSCTLS
-from iocjail.lifecycle.freebsd_plan import FreeBSDFacts, build_freebsd_plan, config_updates, describe_action
-from iocjail.lifecycle.linux_plan import clean_env
+from iocjail.lifecycle.freebsd.checks import HOST_SYSCTLS
+from iocjail.lifecycle.freebsd.plan import FreeBSDFacts, build_freebsd_plan, config_updates
+from iocjail.lifecycle.freebsd.runner import FreeBSDRunner, LoggedFn, append_to_log, describe_action
+from iocjail.lifecycle.linux.plan import clean_env
 from iocjail.lifecycle.plan import Action, Plan, Step
+from iocjail.lifecycle.runtime import Built, Command, JailSite, Running, Wrap
 from iocjail.model import addresses as A
 from iocjail.model import plugin_manifest as M
 from iocjail.model.devfs import DevfsRules
@@ -44,12 +47,6 @@ from iocjail.model.values import is_true, kernel_name
 from iocjail.platform import freebsd as F
 from iocjail.platform import freebsd_output as O
 from iocjail.platform import safe_paths, shell
-from iocjail.platform.freebsd_runner import FreeBSDRunner, LoggedFn, append_to_log
-from iocjail.platform.plan_exec import on_freebsd as on_freebsd  # the one test of the host, re-exported
-from iocjail.services import config
-from iocjail.services.host import Host
-from iocjail.services.jails import JailRef, resolve
-from iocjail.services.runtimes import Built, Command, Running, Wrap
 
 DEFAULT_IF = "DEFAULT_IF"
 ASSUMED_SYSCTLS = {"kern.racct.enable": "1", "kern.features.vimage": "1", "net.inet.ip.fw.enable": "1",
@@ -127,28 +124,24 @@ def plan_lines(name: str, cfg: Mapping[str, str], facts: FreeBSDFacts, *, assume
     return plan, start, stop
 
 
-def plan(host: Host, name: str, *, run: RunFn = shell.run) -> tuple[Plan, list[str], list[str]]:
-    """`start --plan --platform freebsd NAME` (and `stop --plan`): the plan of the jail's current
-    config, on this host's facts on FreeBSD and on assumed ones elsewhere. Runs nothing that
-    changes the host."""
-    ref = resolve(host, name, prefix=True)
-    cfg = config.load(host, ref).effective
-    if ref.is_template or cfg.get("type") in ("template", "basejail"):
-        raise UsageError(f"{ref.name}: a {cfg.get('type') or 'template'} never starts")
-    rundir = str(config.rundir())
-    jid = J.lowest_free(J.used_jids(config.rundir()))
-    jaildir, iocroot = str(ref.path), str(host.iocroot)
-    additions = plugin_devfs(ref, cfg)
-    if not on_freebsd():
-        facts = assumed_facts(cfg, jid=jid, jaildir=jaildir, iocroot=iocroot, pool=host.pool, rundir=rundir)
-        return plan_lines(ref.name, cfg, replace(facts, plugin_devfs=additions), assumed=True)
+def assumed_plan(site: JailSite, cfg: Mapping[str, str], jid: int) -> tuple[Plan, list[str], list[str]]:
+    """`start --plan --platform freebsd` off FreeBSD: the plan on assumed facts. Runs nothing."""
+    facts = assumed_facts(cfg, jid=jid, jaildir=str(site.jaildir), iocroot=str(site.iocroot), pool=site.pool,
+                          rundir=str(site.rundir))
+    return plan_lines(site.name, cfg, replace(facts, plugin_devfs=plugin_devfs(site.jaildir, cfg)), assumed=True)
+
+
+def host_plan(site: JailSite, cfg: Mapping[str, str], jid: int, datasets: frozenset[str], *,
+              run: RunFn = shell.run) -> tuple[Plan, list[str], list[str]]:
+    """`start --plan` on FreeBSD: the plan on this host's facts (read-only commands only)."""
+    additions = plugin_devfs(site.jaildir, cfg)
     jails = O.parse_jls_json(run(list(F.jls_argv())).stdout)
-    facts = gather_facts(cfg, jid=free_jid(jid, {j.jid for j in jails.values()}), jaildir=jaildir, iocroot=iocroot,
-                         pool=host.pool, rundir=rundir, datasets=_existing(host, cfg), run=run)
-    return plan_lines(ref.name, cfg, replace(facts, plugin_devfs=additions), assumed=False)
+    facts = gather_facts(cfg, jid=free_jid(jid, {j.jid for j in jails.values()}), jaildir=str(site.jaildir),
+                         iocroot=str(site.iocroot), pool=site.pool, rundir=str(site.rundir), datasets=datasets, run=run)
+    return plan_lines(site.name, cfg, replace(facts, plugin_devfs=additions), assumed=False)
 
 
-def plugin_devfs(ref: JailRef, cfg: Mapping[str, str]) -> DevfsRules | None:
+def plugin_devfs(jaildir: Path, cfg: Mapping[str, str]) -> DevfsRules | None:
     """A pluginv2 jail's devfs additions from its kept manifest (None for any other jail, or
     without a kept manifest, as iocage); a kept manifest whose devfs_ruleset is invalid or a
     symlink refuses the start before anything runs."""
@@ -156,21 +149,8 @@ def plugin_devfs(ref: JailRef, cfg: Mapping[str, str]) -> DevfsRules | None:
     if cfg.get("type") != "pluginv2" or not M.is_plugin_name(plugin):
         return None
     name = manifest_copy_name(plugin)
-    text = safe_paths.read_file(ref.path, name)
-    return None if text is None else M.devfs_of(text, str(ref.path / name))
-
-
-def _existing(host: Host, cfg: Mapping[str, str]) -> frozenset[str]:
-    """The jail_zfs datasets that exist (a missing one is created by the start)."""
-    if not is_true(cfg.get("jail_zfs")):
-        return frozenset()
-    found = set()
-    for dataset in cfg.get("jail_zfs_dataset", "").split():
-        try:
-            found |= {d.name for d in host.zfs.list_datasets(f"{host.pool}/{dataset}", depth=0)}
-        except DatasetNotFound:
-            pass
-    return frozenset(found)
+    text = safe_paths.read_file(jaildir, name)
+    return None if text is None else M.devfs_of(text, str(jaildir / name))
 
 
 # -- the runtime -------------------------------------------------------------------------------
@@ -202,16 +182,16 @@ class FreeBSDRuntime:
         jids = {jail.jid for jail in self.jails().values()}  # jail(8) refuses a JID a jail holds
         return jids.__contains__
 
-    def build(self, host: Host, ref: JailRef, cfg: Mapping[str, str], jid: int) -> Built:
+    def build(self, site: JailSite, cfg: Mapping[str, str], jid: int, datasets: frozenset[str] = frozenset()) -> Built:
         """Facts from this host (read-only commands), then the plan, which refuses before anything
-        runs when a kernel feature the config needs is missing (lifecycle/freebsd_checks.py)."""
-        facts = gather_facts(cfg, jid=jid, jaildir=str(ref.path), iocroot=str(host.iocroot), pool=host.pool,
-                             rundir=str(config.rundir()), datasets=_existing(host, cfg), run=self._run, etc=self._etc)
-        facts = replace(facts, conf_dir=self._conf_dir, plugin_devfs=plugin_devfs(ref, cfg))
-        return Built(build_freebsd_plan(ref.name, cfg, facts), config_updates(ref.name, cfg))
+        runs when a kernel feature the config needs is missing (lifecycle/freebsd/checks.py)."""
+        facts = gather_facts(cfg, jid=jid, jaildir=str(site.jaildir), iocroot=str(site.iocroot), pool=site.pool,
+                             rundir=str(site.rundir), datasets=datasets, run=self._run, etc=self._etc)
+        facts = replace(facts, conf_dir=self._conf_dir, plugin_devfs=plugin_devfs(site.jaildir, cfg))
+        return Built(build_freebsd_plan(site.name, cfg, facts), config_updates(site.name, cfg))
 
-    def runner(self, facts: Mapping[str, str], wrap: Wrap | None = None) -> Runner:
-        runner: Runner = FreeBSDRunner(config.rundir(), facts.get("console_log"), run=self._run, logged=self._logged)
+    def runner(self, rundir: Path, facts: Mapping[str, str], wrap: Wrap | None = None) -> Runner:
+        runner: Runner = FreeBSDRunner(rundir, facts.get("console_log"), run=self._run, logged=self._logged)
         return wrap(runner) if wrap else runner
 
     @staticmethod
@@ -221,7 +201,7 @@ class FreeBSDRuntime:
     def alive(self, journal: J.Journal) -> bool:
         return self._is(self.jails().get(kernel_name(journal.jail)), journal.jid)
 
-    def running(self, host: Host, journals: Mapping[str, Mapping[str, Any]]) -> dict[str, Running]:
+    def running(self, iocroot: Callable[[], Path], journals: Mapping[str, Mapping[str, Any]]) -> dict[str, Running]:
         """The journals whose jail jls lists, plus jails iocjail did not start (iocage's, on a host
         switching over), found by their path ``IOCROOT/jails/NAME/root``: one jls call."""
         jails = self.jails()
@@ -233,7 +213,7 @@ class FreeBSDRuntime:
         others = [j for j in jails.values() if j.name.startswith("ioc-") and not j.dying
                   and j.name not in {kernel_name(n) for n in out}]
         if others:
-            prefix = f"{str(host.iocroot).rstrip('/')}/jails/"
+            prefix = f"{str(iocroot()).rstrip('/')}/jails/"
             for jail in others:
                 name = jail.path[len(prefix):-len("/root")] if jail.path.startswith(prefix) else ""
                 if name and "/" not in name and jail.path.endswith("/root") and kernel_name(name) == jail.name:

@@ -3,7 +3,7 @@
 A plan is a list of steps: `Command`s (fetch/update.py: argv, environment, exit codes that count
 as success, and an optional "run again while this path exists") and named file operations
 (lifecycle.plan.Action: mkdir, mount, umount under a jail's root, reached without following the
-jail's symlinks, performed by the FreeBSD runner). `carry_out` runs the steps in order, stops at
+jail's symlinks, performed by the FreeBSD runner, lifecycle/freebsd/runner.py). `carry_out` runs the steps in order, stops at
 the first failure and always runs the plan's cleanup.
 
 The executor is injected: `HostExecutor` on FreeBSD (output on the caller's terminal, or
@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from iocjail.errors import IocjailError
+from iocjail.lifecycle.freebsd.runner import FreeBSDRunner
+from iocjail.lifecycle.runtime import RUNDIR
+from iocjail.lifecycle.select import on_freebsd
 from iocjail.platform import shell
+
+__all__ = ["Executor", "HostExecutor", "NeedsFreeBSD", "PlanStepFailed", "Unavailable", "carry_out", "check_available",
+           "default_executor", "describe_short", "on_freebsd"]
 
 
 class NeedsFreeBSD(IocjailError):
@@ -46,15 +52,13 @@ class HostExecutor:
     """Runs the plan here. `capture=True` collects the output in `output` instead of showing it."""
 
     capture: bool = False
-    rundir: Path = Path("/var/run/iocjail")
+    rundir: Path = RUNDIR
     output: list[str] = field(default_factory=list)
     _run: Callable[..., shell.Result] = shell.run
     _interactive: Callable[..., int] = shell.interactive
 
     def run(self, command: Any) -> int:
         if hasattr(command, "op"):  # a file Action under a jail's root
-            from iocjail.platform.freebsd_runner import FreeBSDRunner
-
             FreeBSDRunner(self.rundir).perform(command, {}, step="plan", undoing=False)
             return 0
         env = dict(command.env) if command.env is not None else None  # exactly the plan's environment
@@ -83,15 +87,11 @@ class Unavailable:
         return False
 
 
-def on_freebsd() -> bool:
-    return sys.platform.startswith("freebsd")
-
-
 def default_executor(what: str, tool: str, command: str, *, capture: bool = False,
                      rundir: Path | None = None) -> Executor:
     """HostExecutor on FreeBSD, else one that says the plan needs FreeBSD."""
     if on_freebsd():
-        return HostExecutor(capture=capture, rundir=rundir or Path("/var/run/iocjail"))
+        return HostExecutor(capture=capture, rundir=rundir or RUNDIR)
     return Unavailable(what, tool, command)
 
 

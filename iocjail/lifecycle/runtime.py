@@ -1,15 +1,18 @@
-"""The runtimes the lifecycle engine drives: jail(8) on FreeBSD, namespaces on Linux.
+"""The runtimes the lifecycle engine drives: jail(8) on FreeBSD (lifecycle/freebsd/), namespaces on
+Linux (lifecycle/linux/). `select` (lifecycle/select.py) picks the one of this system; the site's
+`of(host)` remembers it (tests hand a Host the FreeBSD runtime with a simulated host's `run`).
 
-`of(host)` is the runtime of this system (`sys.platform`), unless the Host was given one (tests
-select the FreeBSD runtime with a simulated host's `run`). A runtime answers what differs between
-the two platforms, and nothing else; services/lifecycle.py holds everything they share:
+A runtime answers what differs between the two platforms, and nothing else; the services hold
+everything they share. It takes plain values (`JailSite`: where the jail lives), never the
+service layer's objects:
 
 * `taken()`: JIDs the host holds outside iocjail's journals (a test for `journal.reserve`);
-* `build(host, ref, cfg, jid)`: the host facts gathered and checked, the plan, and the values a
-  successful start stores in config.json (FreeBSD: the generated vnet MACs);
-* `runner(facts)`: the runner of a plan, built from the plan's facts alone, so a stop undoes a
-  journal without reading the config;
-* `alive(journal)` and `running(host, journals)`: whether a journal's jail exists (Linux: its
+* `build(site, cfg, jid, datasets)`: the host facts gathered and checked, the plan, and the values
+  a successful start stores in config.json (FreeBSD: the generated vnet MACs); `datasets` are the
+  jail_zfs datasets that exist;
+* `runner(rundir, facts)`: the runner of a plan, built from the plan's facts alone (and where
+  runtime state lives), so a stop undoes a journal without reading the config;
+* `alive(journal)` and `running(iocroot, journals)`: whether a journal's jail exists (Linux: its
   holder's pid and start time; FreeBSD: its JID under its name in one `jls --libxo json`);
 * `exec_command` and `console_command`: the argv and environment that enter a running jail, and
   `run`/`interactive` to run them;
@@ -18,25 +21,30 @@ the two platforms, and nothing else; services/lifecycle.py holds everything they
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
-from iocjail.errors import IocjailError
 from iocjail.lifecycle import journal as J
 from iocjail.lifecycle.engine import Runner
 from iocjail.lifecycle.plan import Action, Plan, Step
 from iocjail.model.fstab import Entry as FstabEntry
 from iocjail.platform import shell
-from iocjail.services.host import Host
-from iocjail.services.jails import JailRef
 
 Wrap = Callable[[Runner], Runner]
+RUNDIR = Path("/var/run/iocjail")  # runtime state: journals, locks (site/config.rundir() reads IOCJAIL_RUNDIR)
 
 
-class RuntimeMissing(IocjailError):
-    template = "iocjail runs jails on FreeBSD and Linux, not on {}"
+@dataclass(frozen=True)
+class JailSite:
+    """Where a jail lives, as plain values: all a runtime needs of the site."""
+
+    name: str
+    jaildir: Path  # IOCROOT/jails/NAME: config.json, fstab, root/
+    iocroot: Path
+    pool: str
+    rundir: Path
 
 
 @dataclass(frozen=True)
@@ -67,13 +75,13 @@ class Runtime(Protocol):
 
     def taken(self) -> Callable[[int], bool]: ...
 
-    def build(self, host: Host, ref: JailRef, cfg: Mapping[str, str], jid: int) -> Built: ...
+    def build(self, site: JailSite, cfg: Mapping[str, str], jid: int, datasets: frozenset[str]) -> Built: ...
 
-    def runner(self, facts: Mapping[str, str], wrap: Wrap | None = None) -> Runner: ...
+    def runner(self, rundir: Path, facts: Mapping[str, str], wrap: Wrap | None = None) -> Runner: ...
 
     def alive(self, journal: J.Journal) -> bool: ...
 
-    def running(self, host: Host, journals: Mapping[str, Mapping[str, Any]]) -> dict[str, Running]: ...
+    def running(self, iocroot: Callable[[], Path], journals: Mapping[str, Mapping[str, Any]]) -> dict[str, Running]: ...
 
     def exec_command(self, journal: J.Journal, cfg: Mapping[str, str], command: Sequence[str],
                      jail_user: str | None, host_user: str | None) -> Command: ...
@@ -87,24 +95,3 @@ class Runtime(Protocol):
     def live_mount(self, journal: J.Journal, entry: FstabEntry) -> Step | None: ...
 
     def live_unmount(self, journal: J.Journal, entry: FstabEntry) -> Action | None: ...
-
-
-def select(platform: str = sys.platform) -> Runtime:
-    """The runtime of `platform` (a `sys.platform` value)."""
-    if platform.startswith("linux"):
-        from iocjail.services.linux_runtime import LinuxRuntime
-
-        return LinuxRuntime()
-    if platform.startswith("freebsd"):
-        from iocjail.services.freebsd_runtime import FreeBSDRuntime
-
-        return FreeBSDRuntime()
-    raise RuntimeMissing(platform)
-
-
-def of(host: Host) -> Runtime:
-    """The host's runtime: the one it was given, else this system's (remembered on the host)."""
-    if host.runtime is None:
-        host.runtime = select()
-    runtime: Runtime = host.runtime
-    return runtime

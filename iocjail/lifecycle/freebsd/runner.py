@@ -1,5 +1,6 @@
-"""`FreeBSDRunner` performs (and describes, for --plan) the actions of a FreeBSD plan
-(lifecycle/freebsd_plan.py).
+"""`FreeBSDRunner` performs the actions of a FreeBSD plan (lifecycle/freebsd/plan.py), and
+`describe_action` says what each runs, for `--plan` and the golden files: one place per op, so
+the plan a user reviews and the run cannot drift.
 
 Most actions are plain argv (`run`); the named ops are the ones that need a decision at run time
 or a path checked inside a jail's root:
@@ -28,12 +29,12 @@ FreeBSD host's answers on any machine.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from iocjail.errors import CommandFailed, IocjailError
-from iocjail.lifecycle.freebsd_plan import BRIDGE_MARK, describe_action
 from iocjail.lifecycle.plan import Action
 from iocjail.platform import freebsd as F
 from iocjail.platform import safe_paths, shell
@@ -43,6 +44,8 @@ from iocjail.platform.mounts import parse_mount_p
 
 RunFn = Callable[..., shell.Result]
 LoggedFn = Callable[[Sequence[str], str, Mapping[str, str], "float | None"], None]
+
+BRIDGE_MARK = "iocjail"  # the description of bridges iocjail created (the runner destroys only those)
 
 
 class RuntimeFailure(IocjailError):
@@ -57,6 +60,34 @@ def append_to_log(argv: Sequence[str], log: str, env: Mapping[str, str], timeout
     with open(path, "ab") as handle, shell.stream(list(argv), read=False, stdout=handle, env=env) as proc:
         proc.stdin.close()
         proc.wait(timeout)
+
+
+def describe_action(action: Action, console_log: str) -> str:
+    """The exact command(s) an action of a FreeBSD plan runs, as `--plan` and the golden files
+    show them (FreeBSDRunner below performs them)."""
+    a = action.args
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in action.env)
+    prefix = f"env {env} " if env else ""
+    text: dict[str, Callable[[], str]] = {
+        "run": lambda: prefix + shlex.join(a),
+        "jexec": lambda: f"{shlex.join(a)} >> {console_log}",
+        "hook": lambda: f"{prefix}{shlex.join(['/bin/sh', '-c', a[0]])} >> {console_log}",
+        "write": lambda: f"write {a[0].rstrip('/')}{a[1]}  ({len(a[2].encode())} bytes, no symlink followed)",
+        "remove": lambda: f"rm -f {a[0].rstrip('/')}{a[1]}",
+        "copy": lambda: f"cp {a[0]} {a[1].rstrip('/')}{a[2]}  (no symlink followed)",
+        "mkdir": lambda: f"mkdir -p {a[0].rstrip('/')}{a[1]}  (no symlink followed)",
+        "symlink": lambda: f"ln -s {a[2]} {a[0].rstrip('/')}{a[1]}",
+        "mount": lambda: shlex.join(F.mount_argv(a[0], a[1], a[2].rstrip("/") + a[3])) + "  (target checked: no symlink)",
+        "umount": lambda: shlex.join(F.umount_argv(a[0].rstrip("/") + a[1])) + "  (if mounted)",
+        "umount_under": lambda: f"umount <each mount `mount -p` lists under {a[0].rstrip('/')}/, last mounted "
+                                "first, by its table name: umount(8) unmounts that entry by FSID>; fail if any is left",
+        "epair": lambda: f"{shlex.join(F.epair_create_argv())}; {shlex.join(F.iface_rename_argv('{' + a[1] + '}a', a[0]))}",
+        "bridge": lambda: shlex.join(F.bridge_create_argv(a[0], a[1:], BRIDGE_MARK)) + "  (if missing, else: "
+        + ("; ".join(shlex.join(F.bridge_addm_argv(a[0], m)) for m in a[1:]) or "nothing") + ")",
+        "unbridge": lambda: shlex.join(F.iface_destroy_argv(a[0])) + "  (if iocjail created it and no jail is attached)",
+    }
+    line = text[action.op]() if action.op in text else f"{action.op} {shlex.join(a)}"
+    return line + (f"  (timeout {action.timeout:g}s)" if action.timeout is not None else "")
 
 
 def jail_addressed(argv: Sequence[str]) -> str | None:

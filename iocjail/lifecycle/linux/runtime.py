@@ -1,4 +1,5 @@
-"""The Linux runtime (services/runtimes.py): jails in namespaces, entered with nsenter.
+"""The Linux runtime (lifecycle/runtime.py): jails in namespaces, entered with nsenter; its plan is
+lifecycle/linux/plan.py and its runner lifecycle/linux/runner.py.
 
 A jail is alive while its holder (its init) runs: the pid and start time the journal recorded,
 since a pid alone may be reused. `running` is a read of the journals, no process listing.
@@ -16,15 +17,13 @@ from typing import Any
 from iocjail.errors import UsageError
 from iocjail.lifecycle import journal as J
 from iocjail.lifecycle.engine import Runner
-from iocjail.lifecycle.linux_plan import LinuxFacts, Mount, build_linux_plan, clean_env, fstab_mount
+from iocjail.lifecycle.linux.plan import LinuxFacts, Mount, build_linux_plan, clean_env, fstab_mount
+from iocjail.lifecycle.linux.runner import LinuxRunner
 from iocjail.lifecycle.plan import Action, Step, op
+from iocjail.lifecycle.runtime import Built, Command, JailSite, Running, Wrap
 from iocjail.model.fstab import Entry as FstabEntry
 from iocjail.model.values import is_true
 from iocjail.platform import linux, safe_paths, shell
-from iocjail.services import config
-from iocjail.services.host import Host
-from iocjail.services.jails import JailRef
-from iocjail.services.runtimes import Built, Command, Running, Wrap
 
 
 def init_alive(data: Mapping[str, Any]) -> bool:
@@ -36,12 +35,12 @@ def init_alive(data: Mapping[str, Any]) -> bool:
     return linux.alive(ctx.get("pid"), ctx.get("pid_start"))
 
 
-def facts(host: Host, ref: JailRef, jid: int) -> LinuxFacts:
-    fstab = ref.path / "fstab"
+def facts(site: JailSite, jid: int) -> LinuxFacts:
+    fstab = site.jaildir / "fstab"
     resolv = Path("/etc/resolv.conf")
     return LinuxFacts(
-        jid=jid, root=str(ref.path / "root"), holder=linux.holder_argv(),
-        console_log=str(host.path("log", f"{ref.name}-console.log")),
+        jid=jid, root=str(site.jaildir / "root"), holder=linux.holder_argv(),
+        console_log=str(site.iocroot / "log" / f"{site.name}-console.log"),
         fstab=fstab.read_text() if fstab.exists() else "",
         resolv_conf=resolv.read_text() if resolv.exists() else None,
         localtime=Path("/etc/localtime").exists())
@@ -73,17 +72,17 @@ class LinuxRuntime:
     def taken(self) -> Callable[[int], bool]:
         return linux.jid_in_use
 
-    def build(self, host: Host, ref: JailRef, cfg: Mapping[str, str], jid: int) -> Built:
-        return Built(build_linux_plan(ref.name, cfg, facts(host, ref, jid)), {})
+    def build(self, site: JailSite, cfg: Mapping[str, str], jid: int, datasets: frozenset[str] = frozenset()) -> Built:
+        return Built(build_linux_plan(site.name, cfg, facts(site, jid)), {})
 
-    def runner(self, facts: Mapping[str, str], wrap: Wrap | None = None) -> Runner:
-        runner: Runner = linux.LinuxRunner(config.rundir(), facts.get("console_log"))
+    def runner(self, rundir: Path, facts: Mapping[str, str], wrap: Wrap | None = None) -> Runner:
+        runner: Runner = LinuxRunner(rundir, facts.get("console_log"))
         return wrap(runner) if wrap else runner
 
     def alive(self, journal: J.Journal) -> bool:
         return linux.alive(journal.ctx.get("pid"), journal.ctx.get("pid_start"))
 
-    def running(self, host: Host, journals: Mapping[str, Mapping[str, Any]]) -> dict[str, Running]:
+    def running(self, iocroot: Callable[[], Path], journals: Mapping[str, Mapping[str, Any]]) -> dict[str, Running]:
         return {name: Running(name, int(data["jid"]), str(data.get("state", "up")))
                 for name, data in journals.items() if init_alive(data)}
 

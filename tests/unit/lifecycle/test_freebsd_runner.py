@@ -10,7 +10,7 @@ import pytest
 
 from iocjail.errors import CommandFailed
 from iocjail.lifecycle.plan import op, run
-from iocjail.platform.freebsd_runner import FreeBSDRunner, RuntimeFailure, jail_addressed
+from iocjail.lifecycle.freebsd.runner import FreeBSDRunner, RuntimeFailure, jail_addressed
 from iocjail.platform.safe_paths import UnsafePath
 from iocjail.platform.shell import Result
 

@@ -11,12 +11,13 @@ import pytest
 
 from iocjail.errors import UsageError
 from iocjail.lifecycle.journal import Journal
-from iocjail.services import config, runtimes, state
-from iocjail.services.freebsd_runtime import FreeBSDRuntime
+from iocjail.lifecycle import select as runtimes
+from iocjail.services import config, state
+from iocjail.lifecycle.freebsd.runtime import FreeBSDRuntime
 from iocjail.services.host import Host
 from iocjail.services.lifecycle import command_argv
-from iocjail.services.linux_runtime import LinuxRuntime
-from iocjail.services.runtimes import Running
+from iocjail.lifecycle.linux.runtime import LinuxRuntime
+from iocjail.lifecycle.runtime import Running
 from tests.support.freebsd_host import FreeBSDHost
 
 JLS = ("jls", "--libxo", "json", "-d", "-v")
@@ -39,7 +40,7 @@ def test_no_runtime_elsewhere():
 
 def test_a_host_keeps_the_runtime_it_was_given():
     given = FreeBSDRuntime(run=FreeBSDHost().run)
-    assert runtimes.of(Host(runtime=given)) is given
+    assert state.of(Host(runtime=given)) is given
 
 
 def fbsd(fb: FreeBSDHost) -> FreeBSDRuntime:

@@ -1,0 +1,1 @@
+"""The Linux runtime: its plan (namespaces, bind mounts, veth), its runner and the runtime object."""
