@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from iocjail.platform.zfs import Zfs  # noqa: E402
 from iocjail.services import activate, create  # noqa: E402
-from iocjail.services.host import Host  # noqa: E402
+from iocjail.site.host import Host  # noqa: E402
 from tests.support import mirror as test_mirror  # noqa: E402
 from tests.support.pools import create_pool, destroy_pool  # noqa: E402
 

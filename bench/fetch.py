@@ -33,7 +33,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from iocjail.services import activate, fetch  # noqa: E402
-from iocjail.services.host import Host  # noqa: E402
+from iocjail.site.host import Host  # noqa: E402
 from tests.support import mirror as test_mirror  # noqa: E402
 from tests.support.pools import create_pool, destroy_pool  # noqa: E402
 

@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from iocjail.services import activate, lifecycle  # noqa: E402
-from iocjail.services.host import Host  # noqa: E402
+from iocjail.site.host import Host  # noqa: E402
 from tests.support.jails import thin_config  # noqa: E402
 from tests.support.mirror import build_root  # noqa: E402
 from tests.support.pools import create_pool, destroy_pool  # noqa: E402

@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from iocjail.services import activate  # noqa: E402
-from iocjail.services.host import Host  # noqa: E402
+from iocjail.site.host import Host  # noqa: E402
 from tests.support.pools import create_pool, destroy_pool  # noqa: E402
 
 IOCJAIL = str(Path(sys.executable).parent / "iocjail")

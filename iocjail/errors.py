@@ -141,3 +141,13 @@ class CorruptConfig(IocjailError):
     """A config.json/defaults.json that cannot be read. ``args`` = (path, problem)."""
 
     template = "{}: {}"
+
+
+class JailRunning(IocjailError):
+    """A start (or a verb that needs the jail stopped) finds it running."""
+
+    template = "{}: already running (jid {})"
+
+
+class JailNotRunning(IocjailError):
+    template = "{}: not running"

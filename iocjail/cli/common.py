@@ -10,7 +10,7 @@ import click
 
 from iocjail.errors import Aborted
 from iocjail.render import Format
-from iocjail.services.host import Host
+from iocjail.site.host import Host
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -22,7 +22,7 @@ TIMEOUT = 3.0  # seconds a zfs call may take while the user waits at the prompt
 
 def _host(ctx: click.Context) -> Any:
     from iocjail.platform.zfs import Zfs
-    from iocjail.services.host import Host
+    from iocjail.site.host import Host
 
     pool = ctx.find_root().params.get("pool") or os.environ.get("IOCJAIL_POOL") or None
     return Host(zfs=Zfs(timeout=TIMEOUT), pool_override=pool)
@@ -44,25 +44,25 @@ def _quiet(find: Callable[[click.Context], Iterable[str]]) -> Callable[[click.Co
 
 @_quiet
 def _jails(ctx: click.Context) -> list[str]:
-    from iocjail.services.jails import all_jails
+    from iocjail.site.jails import all_jails
     return [r.name for r in all_jails(_host(ctx), templates=False)]
 
 
 @_quiet
 def _templates(ctx: click.Context) -> list[str]:
-    from iocjail.services.jails import all_jails
+    from iocjail.site.jails import all_jails
     return [r.name for r in all_jails(_host(ctx), templates=True)]
 
 
 @_quiet
 def _both(ctx: click.Context) -> list[str]:
-    from iocjail.services.jails import all_jails
+    from iocjail.site.jails import all_jails
     return [r.name for r in all_jails(_host(ctx))]
 
 
 @_quiet
 def _releases(ctx: click.Context) -> list[str]:
-    from iocjail.services.releases import fetched
+    from iocjail.site.releases import fetched
     return fetched(_host(ctx))
 
 
@@ -72,7 +72,7 @@ def _pools(ctx: click.Context) -> list[str]:
 
 
 def _snapshots_of(ctx: click.Context, jail: str) -> list[str]:
-    from iocjail.services.jails import resolve
+    from iocjail.site.jails import resolve
     host = _host(ctx)
     snaps = host.zfs.snapshots(resolve(host, jail, prefix=True).dataset)
     return [s.snapshot for s in snaps if s.snapshot]

@@ -11,7 +11,7 @@ from iocjail.cli import complete
 from iocjail.cli.common import Ctx, pass_ctx
 from iocjail.lifecycle.select import on_freebsd
 from iocjail.services import lifecycle as service
-from iocjail.services.jails import resolve
+from iocjail.site.jails import resolve
 
 # What iocage prints when a step (or its undo, at stop) finished; other steps stay quiet.
 DONE = {

@@ -4,7 +4,7 @@ from iocjail import render
 from iocjail.cli.common import Ctx, output_format, output_options, pass_ctx
 from iocjail.services import listing as service
 from iocjail.services import plugin_source
-from iocjail.services import releases as release_service
+from iocjail.site import releases as release_service
 
 COLUMNS = ("JID", "NAME", "STATE", "RELEASE", "IP4")
 LONG_COLUMNS = ("JID", "NAME", "BOOT", "STATE", "TYPE", "RELEASE", "IP4", "IP6", "TEMPLATE", "BASEJAIL")
@@ -99,7 +99,7 @@ def _list_releases(ctx: Ctx, fmt: render.Format) -> None:
 
 
 def _list_plugins(ctx: Ctx, fmt: render.Format, remote: bool, repository: str, sort: str) -> None:
-    from iocjail.services import plugins  # the installer's imports: only for -P (list starts faster)
+    from iocjail.services import plugins  # the installer's imports: only for -P list starts faster
 
     if remote:
         found = plugins.remote(ctx.host, repository)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from iocjail.errors import PoolNotFound
 from iocjail.model.datasets import validate_pool_name
 from iocjail.platform.zfs import ACTIVE_PROP
-from iocjail.services import config
-from iocjail.services.host import IOCAGE_CHILDREN, Host
+from iocjail.site import config
+from iocjail.site.host import IOCAGE_CHILDREN, Host
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from iocjail.errors import CorruptConfig, IocjailError, UsageError
+from iocjail.errors import CorruptConfig, IocjailError, JailNotRunning, JailRunning, UsageError
 from iocjail.model.boot import BootJail, Schedule, Task, start_schedule, stop_schedule
 from iocjail.model.values import is_true
 from iocjail.platform.files import atomic_write, locked
-from iocjail.services import config, jails, state
-from iocjail.services.host import Host
-from iocjail.services.jails import JailRef
+from iocjail.site import config, jails, state
+from iocjail.site.host import Host
+from iocjail.site.jails import JailRef
 
 log = logging.getLogger("iocjail.services.boot")
 
@@ -310,7 +310,7 @@ def _lifecycle_start(host: Host, refs: Mapping[str, JailRef]) -> Action:
     def action(name: str) -> str | None:
         try:
             lifecycle.start_one(host, refs[name])
-        except lifecycle.JailRunning:
+        except JailRunning:
             return "already running"
         return None
 
@@ -323,7 +323,7 @@ def _lifecycle_stop(host: Host) -> Action:
     def action(name: str) -> str | None:
         try:
             lifecycle.stop_one(host, name)
-        except lifecycle.JailNotRunning:
+        except JailNotRunning:
             return "not running"
         return None
 

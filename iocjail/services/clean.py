@@ -12,7 +12,7 @@ from iocjail.errors import IocjailError, UsageError
 from iocjail.model.datasets import is_under, plan_destroy
 from iocjail.platform.zfs import ACTIVE_PROP
 from iocjail.services import half_imports
-from iocjail.services.host import Host
+from iocjail.site.host import Host
 
 # The categories each flag empties. Releases and templates also take the jails and templates
 # cloned from them (iocage's "and their jails"); thick jails, which are not clones, stay.

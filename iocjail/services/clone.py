@@ -24,12 +24,14 @@ from iocjail.model import provision as P
 from iocjail.model.values import is_true, validate_jail_name
 from iocjail.platform import safe_paths
 from iocjail.platform.files import atomic_write
-from iocjail.services import config, provisioning
+from iocjail.site import config
+from iocjail.services import provisioning
 from iocjail.services.create import Created, uuid4s
-from iocjail.services.host import Host
-from iocjail.services.jails import JailRef, resolve
+from iocjail.site.inventory import Inventory, inventory
+from iocjail.site.host import Host
+from iocjail.site.jails import JailRef, resolve
 from iocjail.services.props import parse_pairs
-from iocjail.services.provisioning import Inventory, Undo, destroy_quietly, rename_back
+from iocjail.services.provisioning import Undo, destroy_quietly, rename_back
 from iocjail.services.templates import is_template, refuse_running
 
 
@@ -61,7 +63,7 @@ def clone(host: Host, source: str, *, name: str | None = None, count: int = 1, u
         for key in sorted({src.name, *(P.collision_key(n) for n in names)}):
             locks.enter_context(config.lock(host, key))
         refuse_running(host, src.name)
-        inv = provisioning.inventory(host)
+        inv = inventory(host)
         P.check_new_names(names, inv.all_names())
         stored = config.load(host, src).stored
         if is_template(stored):

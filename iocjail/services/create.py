@@ -37,11 +37,13 @@ from iocjail.model import provision as P
 from iocjail.model.values import is_true, validate_jail_name
 from iocjail.platform import safe_paths
 from iocjail.platform.zfs import Zfs
-from iocjail.services import config, packages, provisioning, releases
-from iocjail.services.host import Host
-from iocjail.services.jails import JailRef
+from iocjail.site import config, releases
+from iocjail.services import packages, provisioning
+from iocjail.site.inventory import Inventory, inventory, trust_pool_override
+from iocjail.site.host import Host
+from iocjail.site.jails import JailRef
 from iocjail.services.props import parse_pairs
-from iocjail.services.provisioning import Inventory, Undo, destroy_quietly, rename_back
+from iocjail.services.provisioning import Undo, destroy_quietly, rename_back
 
 PKGLIST_FILE = "pkglist.json"
 log = logging.getLogger("iocjail.services.create")
@@ -139,7 +141,7 @@ def _create(host: Host, req: CreateRequest, *, now: Callable[[], str],
         validate_release(req.release)
     if req.template:
         validate_jail_name(req.template)
-    provisioning.trust_pool_override(host)
+    trust_pool_override(host)
     with ExitStack() as locks:
         for key in sorted({P.collision_key(n) for n in names}):
             locks.enter_context(config.lock(host, key))
@@ -152,7 +154,7 @@ def _create(host: Host, req: CreateRequest, *, now: Callable[[], str],
         early = _EarlySnapshot(host.zfs, f"{host.dataset('releases', req.release or '', 'root')}@{names[0]}") \
             if thin else None
         try:
-            inv = provisioning.inventory(host)
+            inv = inventory(host)
             P.check_new_names(names, inv.all_names())
             source = None if req.empty else _source(host, inv, req)
             base = source.base_config if source else _empty_config

@@ -20,13 +20,14 @@ from __future__ import annotations
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from iocjail.errors import JailNotFound
+from iocjail.errors import JailNotFound, JailNotRunning
 from iocjail.lifecycle.engine import Reporter
 from iocjail.model.datasets import is_under, plan_destroy
 from iocjail.model.values import kernel_name
 from iocjail.platform.zfs import TYPES
-from iocjail.services import config, lifecycle, releases, state
-from iocjail.services.host import Host
+from iocjail.site import config, state
+from iocjail.services import lifecycle, releases
+from iocjail.site.host import Host
 from iocjail.services.templates import refuse_running
 
 CATEGORIES = ("jails", "templates")
@@ -110,7 +111,7 @@ def destroy(host: Host, planned: JailDestroyPlan, *, recursive: bool,
     for name in reversed(planned.running):  # dependants (last in the plan) stop first
         try:
             lifecycle.stop_one(host, name, reporter=reporter)
-        except lifecycle.JailNotRunning:
+        except JailNotRunning:
             pass
     with ExitStack() as locks:
         for name in sorted(set(names)):  # sorted: two commands cannot deadlock

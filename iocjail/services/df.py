@@ -12,8 +12,8 @@ from typing import Any
 
 from iocjail.errors import UsageError
 from iocjail.model.sizes import parse_bytes, parse_ratio
-from iocjail.services.host import Host
-from iocjail.services.jails import CATEGORIES
+from iocjail.site.host import Host
+from iocjail.site.jails import CATEGORIES
 
 PROPS = ("compressratio", "reservation", "quota", "used", "available")
 SORT_KEYS = ("name", "crt", "res", "qta", "use", "ava")

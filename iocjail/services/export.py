@@ -19,10 +19,10 @@ from iocjail.archive import members as M
 from iocjail.archive.zipfiles import COMPRESSION, Writer
 from iocjail.errors import DatasetBusy, IocjailError, UsageError, ZfsError
 from iocjail.platform.files import atomic_write, fsync_dir
-from iocjail.services import config
+from iocjail.site import config
 from iocjail.services.fetch import QuietReporter, Reporter
-from iocjail.services.host import Host
-from iocjail.services.jails import resolve
+from iocjail.site.host import Host
+from iocjail.site.jails import resolve
 from iocjail.services.provisioning import RollbackIncomplete
 from iocjail.services.templates import refuse_running
 

@@ -25,8 +25,8 @@ from iocjail.errors import CommandFailed, IocjailError, NotFound, UsageError
 from iocjail.fetch import download as dl
 from iocjail.fetch import manifest, members, mirror, names, update
 from iocjail.platform import shell, tar
-from iocjail.services import releases
-from iocjail.services.host import Host
+from iocjail.site import releases
+from iocjail.site.host import Host
 
 
 class LocalMissing(NotFound):

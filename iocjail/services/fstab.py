@@ -28,9 +28,10 @@ from iocjail.model import fstab as model
 from iocjail.model.fstab import Entry, FstabError, Line
 from iocjail.platform import shell
 from iocjail.platform.files import atomic_write
-from iocjail.services import config, lifecycle, state
-from iocjail.services.host import Host
-from iocjail.services.jails import JailRef, resolve
+from iocjail.site import config, state
+from iocjail.services import lifecycle
+from iocjail.site.host import Host
+from iocjail.site.jails import JailRef, resolve
 
 ADDED = "Added by iocjail on {:%Y-%m-%d %H:%M:%S}"
 Editor = Callable[[Path], int]

@@ -22,8 +22,8 @@ from iocjail.model import imported as I
 from iocjail.model import provision as P
 from iocjail.platform import processes
 from iocjail.platform.files import LockTimeout
-from iocjail.services import config
-from iocjail.services.host import Host
+from iocjail.site import config
+from iocjail.site.host import Host
 
 CATEGORIES = ("jails", "templates")
 

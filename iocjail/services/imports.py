@@ -43,10 +43,12 @@ from iocjail.model.jail_root import root_problem
 from iocjail.model.values import validate_jail_name
 from iocjail.platform import safe_paths
 from iocjail.platform.zfs import TYPES, Dataset
-from iocjail.services import config, half_imports, jail_root, provisioning
+from iocjail.site import config
+from iocjail.services import half_imports, jail_root, provisioning
 from iocjail.services.fetch import QuietReporter, Reporter
-from iocjail.services.host import Host
-from iocjail.services.jails import JailRef
+from iocjail.site.inventory import Inventory, inventory
+from iocjail.site.host import Host
+from iocjail.site.jails import JailRef
 from iocjail.services.provisioning import transaction
 
 _DATED = r"_[0-9]{4}-[0-9]{2}-[0-9]{2}\.(?:zip|tar\.xz)"
@@ -152,7 +154,7 @@ def import_archive(host: Host, what: str, *, new_name: str | None = None, verify
 
 def _check_free(host: Host, new: str) -> None:
     """The name is free, but for what a killed import of it left (removed under the lock)."""
-    names = provisioning.inventory(host).all_names()
+    names = inventory(host).all_names()
     try:
         P.check_new_names([new], names)
     except P.NameTaken:
@@ -172,7 +174,7 @@ def _import(host: Host, archive: OpenedArchive, old: str, date: str, new: str, a
             for key in sorted({new, P.collision_key(new)}):
                 locks.enter_context(config.lock(host, key))
             half_imports.clear(host, new)  # what a killed import of this name left
-            inv = provisioning.inventory(host)
+            inv = inventory(host)
             P.check_new_names([new], inv.all_names())
             M.check_sizes(str(path), entries, int(host.zfs.get(host.dataset(category), "available") or 0))
             base = host.dataset(category, new)
@@ -280,7 +282,7 @@ def _mountable(archive: str, directory: Path, base: str, rel: str) -> None:
                                        f"streams made no plain directory ({err.args[2]})") from None
 
 
-def _rewrite_files(host: Host, inv: provisioning.Inventory, planned: tuple[M.Planned, ...], base: str,
+def _rewrite_files(host: Host, inv: Inventory, planned: tuple[M.Planned, ...], base: str,
                    old: str, new: str, category: str,
                    as_template: bool) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
     """config.json and fstab as they must be here; returns the config's host-side hooks and

@@ -14,8 +14,8 @@ from iocjail.errors import IocjailError
 from iocjail.model import imported as I
 from iocjail.model.jail_root import RootFacts, root_problem
 from iocjail.platform import mounts
-from iocjail.services.host import Host
-from iocjail.services.jails import JailRef
+from iocjail.site.host import Host
+from iocjail.site.jails import JailRef
 
 
 class UnsafeRoot(IocjailError):

@@ -6,9 +6,9 @@ import platform
 import sys
 
 from iocjail.model.jail_params import Param, jail_params, render_jail_conf
-from iocjail.services import config
-from iocjail.services.host import Host
-from iocjail.services.jails import resolve
+from iocjail.site import config
+from iocjail.site.host import Host
+from iocjail.site.jails import resolve
 
 
 def host_version() -> str | None:

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from iocjail.errors import IocjailError, UsageError
+from iocjail.errors import IocjailError, JailNotRunning, JailRunning, UsageError
 from iocjail.lifecycle import journal as J
 from iocjail.lifecycle.engine import (PrintRunner, Reporter, StopIncomplete, apply, render_plan, rollback,
                                       settle, stop_plan_lines)
@@ -30,20 +30,14 @@ from iocjail.lifecycle.select import on_freebsd
 from iocjail.model import config as model
 from iocjail.model.fstab import Entry as FstabEntry
 from iocjail.platform import shell
-from iocjail.services import config, jail_root, state
-from iocjail.services.host import Host
-from iocjail.services.jails import JailRef, all_jails, resolve
+from iocjail.site import config, state
+from iocjail.services import jail_root
+from iocjail.site.host import Host
+from iocjail.site.jail import with_jail
+from iocjail.site.jails import JailRef, all_jails, resolve
 
 
 T = TypeVar("T")
-
-
-class JailRunning(IocjailError):
-    template = "{}: already running (jid {})"
-
-
-class JailNotRunning(IocjailError):
-    template = "{}: not running"
 
 
 class NotStartable(UsageError):
@@ -181,8 +175,8 @@ def start_one(host: Host, ref: JailRef, *, reporter: Reporter | None = None, wra
 def plan(host: Host, name: str) -> tuple[Plan, list[str]]:
     """The Linux plan `start NAME` would run and its text, running nothing (`start --plan`; the
     FreeBSD one is freebsd_plan below)."""
-    ref = resolve(host, name, prefix=True)
-    cfg = config.load(host, ref).effective
+    with with_jail(host, name, lock=False) as (ref, current):
+        cfg = current.effective
     _startable(ref, cfg)
     linux = LinuxRuntime()
     jid = J.lowest_free(J.used_jids(config.rundir()), linux.taken())
@@ -197,8 +191,8 @@ def freebsd_plan(host: Host, name: str, *, run: freebsd.RunFn = shell.run) -> tu
     """`start --plan --platform freebsd NAME` (and `stop --plan`): the plan of the jail's current
     config, on this host's facts on FreeBSD and on assumed ones elsewhere. Runs nothing that
     changes the host."""
-    ref = resolve(host, name, prefix=True)
-    cfg = config.load(host, ref).effective
+    with with_jail(host, name, lock=False) as (ref, current):
+        cfg = current.effective
     if ref.is_template or cfg.get("type") in ("template", "basejail"):
         raise UsageError(f"{ref.name}: a {cfg.get('type') or 'template'} never starts")
     site = state.site_of(host, ref)

@@ -20,8 +20,8 @@ from iocjail.model import config as model
 from iocjail.model import properties
 from iocjail.model.imported import IMPORT_PROP
 from iocjail.model.values import is_true
-from iocjail.services import config, state
-from iocjail.services.host import Host
+from iocjail.site import config, state
+from iocjail.site.host import Host
 
 SHORT_SORT = ("jid", "name", "state", "release", "ip4")
 LONG_SORT = (*SHORT_SORT, "boot", "type", "ip6", "template")

@@ -27,9 +27,10 @@ from iocjail.model.packages import PKG_COMMAND, pkg_command_argv
 from iocjail.platform import freebsd_pkg as FP
 from iocjail.platform import safe_paths
 from iocjail.lifecycle.commands import Executor, HostExecutor, on_freebsd
-from iocjail.services import config, lifecycle, state
-from iocjail.services.host import Host
-from iocjail.services.jails import JailRef, resolve
+from iocjail.site import config, state
+from iocjail.services import lifecycle
+from iocjail.site.host import Host
+from iocjail.site.jails import JailRef, resolve
 from iocjail.services.lifecycle import Captured
 
 log = logging.getLogger("iocjail.services.packages")

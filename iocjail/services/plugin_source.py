@@ -26,8 +26,8 @@ from pathlib import Path
 from iocjail.errors import NotFound, UsageError
 from iocjail.model import plugin_manifest as M
 from iocjail.platform import git, safe_paths
-from iocjail.services import config
-from iocjail.services.host import Host
+from iocjail.site import config
+from iocjail.site.host import Host
 
 OFFICIAL_INDEX = "https://github.com/freenas/iocage-ix-plugins.git"
 INDEX_DIR = ".plugin_index"

@@ -32,10 +32,11 @@ from iocjail.model import plugin_files as F
 from iocjail.model import plugin_manifest as M
 from iocjail.model.packages import PKG_COMMAND, pkg_command_argv
 from iocjail.platform.files import atomic_write
-from iocjail.services import config, lifecycle, plugin_source, plugins, state
+from iocjail.site import config, state
+from iocjail.services import lifecycle, plugin_source, plugins
 from iocjail.lifecycle.select import on_freebsd
-from iocjail.services.host import Host
-from iocjail.services.jails import JailRef, resolve
+from iocjail.site.host import Host
+from iocjail.site.jails import JailRef, resolve
 from iocjail.services.plugin_source import Artifact, Source
 
 STEPS = ("snapshot", "start", "pkg repos", "packages", "artifact", "overlay", "post_upgrade")

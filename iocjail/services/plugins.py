@@ -49,9 +49,10 @@ from iocjail.platform import freebsd as FB
 from iocjail.platform import safe_paths
 from iocjail.platform.files import atomic_write
 from iocjail.lifecycle.commands import Executor, carry_out, default_executor
-from iocjail.services import config, create, destroy, lifecycle, listing, plugin_source, state
-from iocjail.services.host import Host
-from iocjail.services.jails import JailRef, all_jails, resolve
+from iocjail.site import config, state
+from iocjail.services import create, destroy, lifecycle, listing, plugin_source
+from iocjail.site.host import Host
+from iocjail.site.jails import JailRef, all_jails, resolve
 from iocjail.services.plugin_source import Artifact, Source
 from iocjail.services.props import parse_pairs
 

@@ -17,11 +17,13 @@ from iocjail.model import properties
 from iocjail.model.sizes import parse_bytes
 from iocjail.model.values import is_true
 from iocjail.model.zfs_space import Space, apply_order, refusal
-from iocjail.services import config, templates
-from iocjail.services.host import Host
+from iocjail.site import config
+from iocjail.services import templates
+from iocjail.site.host import Host
+from iocjail.site.jail import with_jail
 from iocjail.services.provisioning import Undo, transaction
-from iocjail.services.state import Running, running
-from iocjail.services.jails import JailRef, all_jails, resolve
+from iocjail.site.state import Running, running
+from iocjail.site.jails import JailRef, all_jails, resolve
 
 DEFAULT = config.DEFAULT
 ZFS_PROPS = ("quota", "reservation", "dedup")
@@ -62,9 +64,7 @@ def set_props(host: Host, target: str, pairs: Sequence[str]) -> list[Change]:
         raise UsageError("template is a property of each jail: it cannot be set on default")
     if target == DEFAULT:
         return _set_default(host, wanted)
-    ref = resolve(host, target, prefix=True)
-    with config.lock(host, ref.name):
-        current = config.load(host, ref)
+    with with_jail(host, target) as (ref, current):
         before = current.effective
         canonical = properties.validate_many(wanted, before)
         zfs_part = {k: v for k, v in canonical.items() if k in ZFS_PROPS}
@@ -132,8 +132,8 @@ def get_all(host: Host, target: str) -> dict[str, str]:
     """Every property, sorted: defaults overlaid by the jail's own, plus its ZFS properties."""
     if target == DEFAULT:
         return dict(sorted(config.load_defaults(host).items()))
-    ref = resolve(host, target, prefix=True)
-    values = dict(config.load(host, ref).effective)
+    with with_jail(host, target, lock=False) as (ref, current):
+        values = dict(current.effective)
     ds = host.zfs.dataset(ref.dataset, [*ZFS_PROPS, *ZFS_READONLY])
     for key in (*ZFS_PROPS, *ZFS_READONLY):
         values[key] = _zfs_display(key, ds.get(key))

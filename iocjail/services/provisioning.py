@@ -1,5 +1,6 @@
-"""What create, clone, rename, templates and destroy share: one batched look at the iocage tree,
-the undo journal that makes each of them all-or-nothing, and the jail's support files.
+"""What create, clone, rename, templates and destroy share: the undo journal that makes each of
+them all-or-nothing, and the jail's support files (the one batched look at the iocage tree they
+start from is site/inventory.py).
 
 The journal: every step that changes the pool registers its undo *before* it runs (a step that
 fails halfway, e.g. `zfs clone -p` that made the parent but not the clone, is undone too), and
@@ -14,22 +15,17 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-from iocjail.errors import DatasetExists, DatasetNotFound, IocjailError, PoolNotFound
+from iocjail.errors import DatasetExists, IocjailError
 from iocjail.model import properties
-from iocjail.model.datasets import validate_pool_name
 from iocjail.model.provision import DEFAULT_RC_CONF
 from iocjail.platform import safe_paths
-from iocjail.platform.zfs import Dataset, Zfs
-from iocjail.services import config, releases
-from iocjail.services.host import Host, IocrootMissing, IocrootNotMounted
+from iocjail.platform.zfs import Zfs
+from iocjail.site import config
+from iocjail.site.host import Host
 
 log = logging.getLogger("iocjail.services.provisioning")
-
-PROPS = ("mountpoint", "mounted", "origin", releases.COMPLETE_PROP)
-
 
 class RollbackIncomplete(IocjailError):
     template = "{} (and undoing it failed, left behind: {})"
@@ -101,78 +97,6 @@ def rename_back(zfs: Zfs, current: str, original: str, *, recursive: bool = Fals
             zfs.rename(current, original, recursive=recursive)
 
     return undo
-
-
-# -- one look at the tree --------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Inventory:
-    """POOL/iocage down to jails/NAME/root and releases/REL/root, from one `zfs get`."""
-
-    host: Host
-    datasets: dict[str, Dataset]
-
-    @property
-    def iocroot(self) -> Path:
-        return Path(self._mountpoint(self.host.iocage_dataset))
-
-    def _mountpoint(self, name: str) -> str:
-        ds = self.datasets[name]
-        mountpoint = ds.get("mountpoint") or "-"
-        if ds.get("mounted") != "yes" or not mountpoint.startswith("/"):
-            raise IocrootNotMounted(name, mountpoint, name)
-        return mountpoint
-
-    def names(self, category: str) -> list[str]:
-        parent = self.host.dataset(category)
-        return sorted(n[len(parent) + 1:] for n in self.datasets if n.startswith(parent + "/")
-                      and "/" not in n[len(parent) + 1:])
-
-    def all_names(self) -> list[str]:
-        return self.names("jails") + self.names("templates")
-
-    def exists(self, name: str) -> bool:
-        return name in self.datasets
-
-    def mountpoint_of(self, dataset: str) -> Path:
-        """Where `dataset` is (or will be, once made) mounted: its own, else under its parent's."""
-        if dataset in self.datasets:
-            return Path(self.datasets[dataset].get("mountpoint") or "-")
-        parent, _, leaf = dataset.rpartition("/")
-        return self.mountpoint_of(parent) / leaf
-
-    def release(self, name: str) -> releases.Release:
-        """A complete release, as `list -r` shows it (accepting the upper-cased name)."""
-        for candidate in dict.fromkeys((name, name.upper())):
-            ds = self.host.dataset("releases", candidate)
-            if ds in self.datasets and f"{ds}/root" in self.datasets:
-                if self.datasets[ds].get(releases.COMPLETE_PROP) == "no":
-                    raise releases.ReleaseIncomplete(candidate, candidate)
-                return releases.Release(candidate, ds, True)
-        raise releases.ReleaseNotFound(name, name)
-
-
-def trust_pool_override(host: Host) -> None:
-    """With --pool/IOCJAIL_POOL, take the pool at its word instead of a `zpool list` first (one
-    zfs-fuse round trip less per create): `inventory()` proves it exists before anything changes."""
-    if host.pool_override:
-        validate_pool_name(host.pool_override)  # it names lock files
-        host.use_pool(host.pool_override)
-
-
-def inventory(host: Host) -> Inventory:
-    root = host.iocage_dataset
-    try:
-        datasets = {d.name: d for d in host.zfs.list_datasets(root, PROPS, depth=3)}
-    except DatasetNotFound:
-        if host.pool_override and host.pool_override not in {p.name for p in host.zfs.pools()}:
-            raise PoolNotFound(host.pool_override) from None
-        datasets = {}
-    if root not in datasets:
-        raise IocrootMissing(host.pool, root, host.pool)
-    inv = Inventory(host, datasets)
-    host.remember_iocroot(inv.iocroot)
-    return inv
 
 
 # -- the jail's files ------------------------------------------------------------------------

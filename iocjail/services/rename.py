@@ -25,10 +25,12 @@ from iocjail.model import provision as P
 from iocjail.model.values import validate_jail_name
 from iocjail.platform.files import atomic_write
 from iocjail.platform.zfs import TYPES, Zfs
-from iocjail.services import config, provisioning
-from iocjail.services.host import Host
-from iocjail.services.jails import JailRef, resolve
-from iocjail.services.provisioning import Inventory, Undo, rename_back
+from iocjail.site import config
+from iocjail.services import provisioning
+from iocjail.site.inventory import Inventory, inventory
+from iocjail.site.host import Host
+from iocjail.site.jails import JailRef, resolve
+from iocjail.services.provisioning import Undo, rename_back
 from iocjail.services.templates import refuse_running
 
 
@@ -48,7 +50,7 @@ def rename(host: Host, old: str, new: str) -> Renamed:
         for key in sorted({ref.name, P.collision_key(new)}):
             locks.enter_context(config.lock(host, key))
         refuse_running(host, ref.name)
-        inv = provisioning.inventory(host)
+        inv = inventory(host)
         P.check_new_names([new], [n for n in inv.all_names() if n != ref.name])
         tree = host.zfs.list_datasets(host.iocage_dataset, ["origin"], recursive=True, types=TYPES)
         snapshots = {d.name for d in tree if d.is_snapshot}

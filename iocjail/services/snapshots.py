@@ -19,9 +19,9 @@ from typing import Any
 from iocjail.errors import IocjailError, NotFound, UsageError
 from iocjail.model.datasets import is_under
 from iocjail.platform.zfs import Dataset
-from iocjail.services import config, state
-from iocjail.services.host import Host
-from iocjail.services.jails import JailRef, all_jails, resolve
+from iocjail.site import config, state
+from iocjail.site.host import Host
+from iocjail.site.jails import JailRef, all_jails, resolve
 
 NAME_FORMAT = "%Y-%m-%d_%H:%M:%S"
 SORT_KEYS = ("created", "name", "rsize", "used")

@@ -16,9 +16,9 @@ from iocjail.errors import IocjailError
 from iocjail.model import config as model
 from iocjail.model.values import is_true
 from iocjail.platform.files import atomic_write
-from iocjail.services import config, state
-from iocjail.services.host import Host
-from iocjail.services.jails import JailRef
+from iocjail.site import config, state
+from iocjail.site.host import Host
+from iocjail.site.jails import JailRef
 from iocjail.services.provisioning import rename_back, transaction
 
 

@@ -34,9 +34,10 @@ from iocjail.model import config as model
 from iocjail.model.values import is_true
 from iocjail.platform import safe_paths
 from iocjail.lifecycle.commands import Executor, carry_out, check_available, default_executor
-from iocjail.services import config, lifecycle, releases
-from iocjail.services.host import Host
-from iocjail.services.jails import JailRef, all_jails, resolve
+from iocjail.site import config, releases
+from iocjail.services import lifecycle
+from iocjail.site.host import Host
+from iocjail.site.jails import JailRef, all_jails, resolve
 
 WORK = "iocjail-update"  # in the jail's dataset, beside config.json: conf and work directory
 

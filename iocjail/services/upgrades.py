@@ -29,9 +29,10 @@ from iocjail.lifecycle.plan import Action
 from iocjail.platform import safe_paths
 from iocjail.platform.files import atomic_write
 from iocjail.lifecycle.commands import Executor, carry_out, check_available, default_executor
-from iocjail.services import config, lifecycle, packages, plugin_update, releases, state
-from iocjail.services.host import Host
-from iocjail.services.jails import JailRef
+from iocjail.site import config, releases, state
+from iocjail.services import lifecycle, packages, plugin_update
+from iocjail.site.host import Host
+from iocjail.site.jails import JailRef
 from iocjail.services.lifecycle import Captured
 from iocjail.services.updates import (CannotUpdate, Outcome, Subject, _jail_conf, _mountpoint, _prepare_work,
                                       _remove_work, _set_release, _userland, rolled_back_on_failure, snapshot_first,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from iocjail.platform.zfs import Zfs
-from iocjail.services.config import rundir
+from iocjail.site.config import rundir
 from tests.conftest import _reset_pool, empty_dataset
 from tests.support.capabilities import has_unshare, require
 from tests.support.cli import iocjail, mountpoint

@@ -11,9 +11,9 @@ import json
 from itertools import product
 
 from iocjail.services import boot
-from iocjail.services.config import rundir
-from iocjail.services.host import Host
-from iocjail.services.state import running
+from iocjail.site.config import rundir
+from iocjail.site.host import Host
+from iocjail.site.state import running
 from tests.e2e.conftest import host_state
 from tests.support.cli import iocjail
 

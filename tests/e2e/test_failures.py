@@ -16,8 +16,8 @@ import pytest
 from iocjail.errors import CommandFailed
 from iocjail.lifecycle.engine import StepFailed
 from iocjail.services import lifecycle
-from iocjail.services.config import rundir
-from iocjail.services.host import Host
+from iocjail.site.config import rundir
+from iocjail.site.host import Host
 from tests.e2e.conftest import assert_same_host, host_state
 from tests.support.cli import iocjail
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from iocjail.platform.hostfacts import default_route_interface
-from iocjail.services.config import rundir
+from iocjail.site.config import rundir
 from tests.e2e.conftest import assert_same_host, host_state
 from tests.support.cli import iocjail
 
@@ -187,7 +187,7 @@ def test_start_all_skips_templates_and_running_jails_and_restart_bounces(jails):
 def test_fstab_entries_mount_into_a_running_jail_and_stop_unmounts_them(jails, zpool, tmp_path):
     from iocjail.model.fstab import Entry
     from iocjail.services import lifecycle
-    from iocjail.services.host import Host
+    from iocjail.site.host import Host
 
     src = tmp_path / "src"
     src.mkdir()

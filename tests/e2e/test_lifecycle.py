@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from iocjail.services.config import rundir
+from iocjail.site.config import rundir
 from tests.e2e.conftest import assert_same_host, host_state, pid_namespace_members
 from tests.support.cli import iocjail
 

@@ -11,7 +11,7 @@ import pytest
 
 from iocjail.errors import CommandFailed, IocjailError
 from iocjail.services import plugin_update
-from iocjail.services.host import Host
+from iocjail.site.host import Host
 from tests.e2e.test_plugins import NET, in_jail
 from tests.support import plugins as P
 from tests.support.capabilities import require

@@ -13,7 +13,7 @@ import pytest
 
 from iocjail.errors import CommandFailed
 from iocjail.services import plugins
-from iocjail.services.host import Host
+from iocjail.site.host import Host
 from tests.e2e.conftest import REL, assert_same_host, host_state
 from tests.support import plugins as P
 from tests.support.capabilities import require

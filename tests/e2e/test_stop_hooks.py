@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from iocjail.services.config import rundir
+from iocjail.site.config import rundir
 from tests.e2e.conftest import assert_same_host, host_state
 from tests.support.cli import iocjail
 

@@ -10,9 +10,10 @@ import threading
 
 import pytest
 
-from iocjail.services import boot, config
-from iocjail.services.host import Host
-from iocjail.services.state import journal_dir, running
+from iocjail.site import config
+from iocjail.services import boot
+from iocjail.site.host import Host
+from iocjail.site.state import journal_dir, running
 from tests.support.cli import iocjail
 from tests.support.jails import make_jail, thin_config
 

@@ -10,7 +10,7 @@ import pytest
 from iocjail.platform import shell
 from iocjail.platform.zfs import Zfs
 from iocjail.services import df
-from iocjail.services.host import Host
+from iocjail.site.host import Host
 from tests.support.cli import iocjail, mountpoint, zfs
 from tests.support.jails import make_jail, thin_config
 

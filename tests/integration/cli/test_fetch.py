@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from iocjail.services import releases
-from iocjail.services.host import Host
+from iocjail.site import releases
+from iocjail.site.host import Host
 from tests.conftest import LINUX_USERLAND
 from tests.support.cli import iocjail, mountpoint, names, prop, zfs
 from tests.support.mirror import RELEASES_PATH

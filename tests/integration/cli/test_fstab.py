@@ -14,8 +14,8 @@ import pytest
 from iocjail.errors import IocjailError
 from iocjail.model.fstab import FstabError
 from iocjail.services import fstab as service
-from iocjail.services.config import rundir
-from iocjail.services.host import Host
+from iocjail.site.config import rundir
+from iocjail.site.host import Host
 from tests.support.cli import iocjail, zfs
 from tests.support.jails import make_jail, thin_config
 

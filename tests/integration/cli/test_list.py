@@ -13,8 +13,8 @@ import pytest
 
 from iocjail.platform.zfs import Zfs
 from iocjail.services import listing
-from iocjail.services.config import rundir
-from iocjail.services.host import Host
+from iocjail.site.config import rundir
+from iocjail.site.host import Host
 from tests.support.cli import iocjail, mountpoint
 from tests.support.jails import make_jail, thin_config
 

@@ -12,8 +12,8 @@ from iocjail.errors import CommandFailed, ZfsError
 from iocjail.platform import shell
 from iocjail.platform.zfs import Zfs
 from iocjail.services import snapshots as service
-from iocjail.services.config import rundir
-from iocjail.services.host import Host
+from iocjail.site.config import rundir
+from iocjail.site.host import Host
 from tests.support.cli import iocjail, names, zfs
 from tests.support.jails import make_jail, thin_config
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from iocjail.errors import JailNotFound, UsageError
-from iocjail.services import config
+from iocjail.site import config
 from iocjail.services.lifecycle import freebsd_plan
-from iocjail.services.host import Host
+from iocjail.site.host import Host
 from tests.support.cli import iocjail, names
 from tests.support.jails import make_jail, thin_config
 

@@ -9,14 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from iocjail.errors import JailNotRunning, JailRunning
 from iocjail.lifecycle.engine import StepFailed
 from iocjail.lifecycle.freebsd.checks import HOST_SYSCTLS, HostFeatureMissing
 from iocjail.lifecycle.journal import Journal
 from iocjail.model.vnet import colon_mac, generate_mac_pair
 from iocjail.platform.shell import Result
-from iocjail.services import config, lifecycle, listing, packages, props, state, upgrades
+from iocjail.site import config, state
+from iocjail.services import lifecycle, listing, packages, props, upgrades
 from iocjail.lifecycle.freebsd.runtime import FreeBSDRuntime
-from iocjail.services.host import Host
+from iocjail.site.host import Host
 from iocjail.lifecycle.runtime import Running
 from tests.support.cli import iocjail
 from tests.support.freebsd_host import FreeBSDHost
@@ -198,7 +200,7 @@ def test_exec_and_console_enter_the_running_jail_with_jexec(pool, etc, tmp_path)
     fb = FreeBSDHost()
     host = freebsd(fb, etc, tmp_path)
     jail(pool, "www1", exec_fib="2", login_flags="-f admin")
-    with pytest.raises(lifecycle.JailNotRunning):
+    with pytest.raises(JailNotRunning):
         lifecycle.exec_in(host, "www1", ["id"], capture=True)
     assert not any("jexec" in c[:3] for c in fb.calls)
 
@@ -217,7 +219,7 @@ def test_exec_and_console_enter_the_running_jail_with_jexec(pool, etc, tmp_path)
     assert fb.calls[-1] == ("setfib", "2", "jexec", "-u", "root", "ioc-www1", "login", "-p", "-f", "admin")
 
     fb.jails.clear()  # the jail was removed behind iocjail's back: it is not running any more
-    with pytest.raises(lifecycle.JailNotRunning):
+    with pytest.raises(JailNotRunning):
         lifecycle.exec_in(host, "www1", ["id"], capture=True)
     assert state.running(host) == {}
 
@@ -261,7 +263,7 @@ def test_start_refuses_a_running_jail_and_recovers_a_crashed_one(pool, etc, tmp_
     host = freebsd(fb, etc, tmp_path)
     jail(pool, "www1")
     lifecycle.start(host, "www1")
-    with pytest.raises(lifecycle.JailRunning, match="jid 1"):
+    with pytest.raises(JailRunning, match="jid 1"):
         lifecycle.start(host, "www1")
     path = journal_path(pool, "www1")
     data = json.loads(path.read_text())

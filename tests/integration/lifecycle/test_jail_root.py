@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 
 from iocjail.model.imported import IMPORT_PROP
-from iocjail.services import config, jail_root, lifecycle
+from iocjail.site import config
+from iocjail.services import jail_root, lifecycle
 from iocjail.lifecycle.freebsd.runtime import FreeBSDRuntime
-from iocjail.services.host import Host
+from iocjail.site.host import Host
 from iocjail.services.jail_root import UnsafeRoot
-from iocjail.services.jails import resolve
+from iocjail.site.jails import resolve
 from iocjail.platform.zfs import Zfs
 from tests.support.cli import iocjail, mountpoint
 from tests.support.freebsd_host import FreeBSDHost

@@ -12,7 +12,7 @@ import pytest
 
 from iocjail.services import lifecycle, plugins
 from iocjail.lifecycle.freebsd.runtime import FreeBSDRuntime
-from iocjail.services.host import Host
+from iocjail.site.host import Host
 from tests.support.cli import iocjail, mountpoint, names
 from tests.support.freebsd_host import FreeBSDHost
 

@@ -308,7 +308,7 @@ def test_thin_create_costs_three_zfs_commands(fetched, monkeypatch):
     The query and the snapshot run at once (no zpool call either: IOCJAIL_POOL is trusted)."""
     from iocjail.platform import shell, zfs as zfs_module
     from iocjail.services import create as service
-    from iocjail.services.host import Host
+    from iocjail.site.host import Host
 
     calls: list[list[str]] = []
 

@@ -19,7 +19,7 @@ from iocjail.errors import CommandFailed, IocjailError
 from iocjail.platform import shell
 from iocjail.platform.zfs import Zfs
 from iocjail.services import clone, create, destroy, props, rename
-from iocjail.services.host import Host
+from iocjail.site.host import Host
 from tests.support.cli import iocjail, names
 
 REL = "13.2-RELEASE"

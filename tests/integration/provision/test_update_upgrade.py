@@ -15,7 +15,7 @@ import pytest
 from iocjail.fetch.update import Command
 from iocjail.lifecycle.plan import Action
 from iocjail.services import updates, upgrades
-from iocjail.services.host import Host
+from iocjail.site.host import Host
 from iocjail.services.updates import CannotUpdate, RollbackFailed, UpdateFailed
 from tests.support.cli import iocjail, names
 

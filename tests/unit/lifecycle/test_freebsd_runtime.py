@@ -13,7 +13,7 @@ from iocjail.platform.freebsd_output import Route
 from iocjail.platform.safe_paths import UnsafePath
 from iocjail.platform.shell import Result
 from iocjail.lifecycle.freebsd import runtime as R
-from iocjail.services.jails import JailRef
+from iocjail.site.jails import JailRef
 
 NETSTAT = ('{"statistics": {"route-information": {"route-table": {"rt-family": [{"address-family": "Internet", '
            '"rt-entry": [{"destination": "default", "gateway": "192.0.2.1", "flags": "UGS", '

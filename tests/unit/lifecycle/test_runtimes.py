@@ -12,9 +12,9 @@ import pytest
 from iocjail.errors import UsageError
 from iocjail.lifecycle.journal import Journal
 from iocjail.lifecycle import select as runtimes
-from iocjail.services import config, state
+from iocjail.site import config, state
 from iocjail.lifecycle.freebsd.runtime import FreeBSDRuntime
-from iocjail.services.host import Host
+from iocjail.site.host import Host
 from iocjail.services.lifecycle import command_argv
 from iocjail.lifecycle.linux.runtime import LinuxRuntime
 from iocjail.lifecycle.runtime import Running

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from iocjail.services.host import Host
-from iocjail.services.jails import JailRef
+from iocjail.site.host import Host
+from iocjail.site.jails import JailRef
 from iocjail.services.rename import origin_moves
 
 I = "p/iocage"

@@ -13,26 +13,29 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from iocjail.lifecycle.runtime import RUNDIR
 from iocjail.model import config as model
 from iocjail.model import properties
 from iocjail.model.values import derive_mac_prefix
 from iocjail.platform import hostfacts
 from iocjail.platform.files import atomic_write, locked
-from iocjail.services.host import Host
-from iocjail.services.jails import JailRef
+from iocjail.site.host import Host
+from iocjail.site.jails import JailRef
 
 DEFAULT = "default"
 
 
 def rundir() -> Path:
     """Runtime state (locks, journals): /var/run/iocjail, or IOCJAIL_RUNDIR (tests)."""
-    return Path(os.environ.get("IOCJAIL_RUNDIR", "/var/run/iocjail"))
+    return Path(os.environ.get("IOCJAIL_RUNDIR", str(RUNDIR)))
 
 
-def lock(host: Host, name: str, timeout: float = 30.0) -> AbstractContextManager[None]:
-    """The per-jail lock every command that changes a jail takes (`default` has one too);
-    `timeout=0` tries once (LockTimeout if another command holds it)."""
-    return locked(rundir() / "locks" / f"{host.pool}.{name}.lock", f"jail {name!r}", timeout)
+def lock(host: Host, name: str, timeout: float = 30.0, *, what: str = "jail") -> AbstractContextManager[None]:
+    """The per-jail lock every command that changes a jail takes (`default` has one too), or with
+    `what="release"` a release's (one fetch or destroy at a time); `timeout=0` tries once
+    (LockTimeout if another command holds it)."""
+    key = name if what == "jail" else f"{what}.{name}"
+    return locked(rundir() / "locks" / f"{host.pool}.{key}.lock", f"{what} {name!r}", timeout)
 
 
 # -- defaults.json --------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from iocjail.errors import JailNotFound, UsageError
-from iocjail.services.host import Host
+from iocjail.site.host import Host
 
 CATEGORIES = ("jails", "templates")
 

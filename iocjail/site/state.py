@@ -22,9 +22,9 @@ from iocjail.errors import DatasetNotFound
 from iocjail.lifecycle.runtime import JailSite, Running, Runtime
 from iocjail.lifecycle.select import RuntimeMissing, select
 from iocjail.model.values import is_true
-from iocjail.services.config import rundir
-from iocjail.services.host import Host
-from iocjail.services.jails import JailRef
+from iocjail.site.config import rundir
+from iocjail.site.host import Host
+from iocjail.site.jails import JailRef
 
 __all__ = ["Running", "existing_datasets", "journal_dir", "journals", "of", "running", "site_of"]
 
