@@ -1,7 +1,7 @@
 import click
 
 from iocjail.cli.common import Ctx, confirm, pass_ctx
-from iocjail.cli.lifecycle import Lines
+from iocjail.cli.output import Lines
 from iocjail.services import clean as service, lifecycle
 
 

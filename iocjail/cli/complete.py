@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from typing import Any
 
 import click
 from click.shell_completion import BashComplete, CompletionItem, ZshComplete, add_completion_class
@@ -20,12 +19,8 @@ from click.shell_completion import BashComplete, CompletionItem, ZshComplete, ad
 TIMEOUT = 3.0  # seconds a zfs call may take while the user waits at the prompt
 
 
-def _host(ctx: click.Context) -> Any:
-    from iocjail.platform.zfs import Zfs
-    from iocjail.site.host import Host
-
-    pool = ctx.find_root().params.get("pool") or os.environ.get("IOCJAIL_POOL") or None
-    return Host(zfs=Zfs(timeout=TIMEOUT), pool_override=pool)
+def _pool(ctx: click.Context) -> str | None:
+    return ctx.find_root().params.get("pool") or os.environ.get("IOCJAIL_POOL") or None
 
 
 def _items(words: Iterable[str], incomplete: str, help_: dict[str, str] | None = None) -> list[CompletionItem]:
@@ -44,38 +39,37 @@ def _quiet(find: Callable[[click.Context], Iterable[str]]) -> Callable[[click.Co
 
 @_quiet
 def _jails(ctx: click.Context) -> list[str]:
-    from iocjail.site.jails import all_jails
-    return [r.name for r in all_jails(_host(ctx), templates=False)]
+    from iocjail.services import names
+    return names.jails(_pool(ctx), timeout=TIMEOUT, templates=False)
 
 
 @_quiet
 def _templates(ctx: click.Context) -> list[str]:
-    from iocjail.site.jails import all_jails
-    return [r.name for r in all_jails(_host(ctx), templates=True)]
+    from iocjail.services import names
+    return names.jails(_pool(ctx), timeout=TIMEOUT, templates=True)
 
 
 @_quiet
 def _both(ctx: click.Context) -> list[str]:
-    from iocjail.site.jails import all_jails
-    return [r.name for r in all_jails(_host(ctx))]
+    from iocjail.services import names
+    return names.jails(_pool(ctx), timeout=TIMEOUT, templates=None)
 
 
 @_quiet
 def _releases(ctx: click.Context) -> list[str]:
-    from iocjail.site.releases import fetched
-    return fetched(_host(ctx))
+    from iocjail.services import names
+    return names.releases(_pool(ctx), timeout=TIMEOUT)
 
 
 @_quiet
 def _pools(ctx: click.Context) -> list[str]:
-    return [p.name for p in _host(ctx).zfs.pools()]
+    from iocjail.services import names
+    return names.pools(timeout=TIMEOUT)
 
 
 def _snapshots_of(ctx: click.Context, jail: str) -> list[str]:
-    from iocjail.site.jails import resolve
-    host = _host(ctx)
-    snaps = host.zfs.snapshots(resolve(host, jail, prefix=True).dataset)
-    return [s.snapshot for s in snaps if s.snapshot]
+    from iocjail.services import names
+    return names.snapshots(_pool(ctx), jail, timeout=TIMEOUT)
 
 
 # -- properties ---------------------------------------------------------------------------------

@@ -6,8 +6,7 @@ import click
 
 from iocjail.cli import complete
 from iocjail.cli.common import Ctx, pass_ctx
-from iocjail.cli.exec import captured_stdin, has_real_stdout, show
-from iocjail.cli.lifecycle import Lines
+from iocjail.cli.output import Lines, captured_stdin, has_real_stdout, run_and_exit
 from iocjail.services import lifecycle as service
 
 
@@ -25,9 +24,7 @@ def console(ctx: Ctx, name: str, force: bool) -> None:
     capture = not has_real_stdout()
     result = service.console(ctx.host, name, capture=capture, stdin=captured_stdin() if capture else None,
                              reporter=Lines())
-    show(result)
-    if result.code:
-        raise click.exceptions.Exit(result.code)
+    run_and_exit(result)
 
 
 SECTION = "Lifecycle"

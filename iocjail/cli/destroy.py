@@ -2,7 +2,7 @@ import click
 
 from iocjail.cli import complete
 from iocjail.cli.common import Ctx, confirm, pass_ctx
-from iocjail.cli.lifecycle import Lines
+from iocjail.cli.output import Lines
 from iocjail.services import destroy as jail_service
 from iocjail.services import releases as release_service
 

@@ -2,7 +2,7 @@ import click
 
 from iocjail import render
 from iocjail.cli.common import Ctx, output_format, output_options, pass_ctx
-from iocjail.model.sizes import human_ratio, human_size
+from iocjail.model.sizes import human_ratio, size_or
 from iocjail.services import df as service
 
 COLUMNS = ("NAME", "CRT", "RES", "QTA", "USE", "AVA")
@@ -29,15 +29,11 @@ def df(ctx: Ctx, sort: str, long_: bool, script: bool, as_json: bool) -> None:
         click.echo(render.to_json([{"name": r.name, "crt": r.crt, "res": r.res, "qta": r.qta, "use": r.use,
                                     "ava": r.ava, "template": r.template} for r in rows]))
         return
-    table = [(r.name, human_ratio(r.crt), _size(r.res, "none"), _size(r.qta, "none"), _size(r.use, "-"),
-              _size(r.ava, "-")) for r in rows]
+    table = [(r.name, human_ratio(r.crt), size_or(r.res, "none"), size_or(r.qta, "none"), size_or(r.use, "-"),
+              size_or(r.ava, "-")) for r in rows]
     text = render.table(COLUMNS, table, fmt)
     if text:
         click.echo(text)
-
-
-def _size(value: int | None, empty: str) -> str:
-    return empty if value is None else human_size(value)
 
 
 SECTION = "Information"

@@ -2,65 +2,12 @@
 
 from __future__ import annotations
 
-import io
-import sys
-from collections.abc import Sequence
-from typing import Any
-
 import click
 
 from iocjail.cli import complete
 from iocjail.cli.common import Ctx, pass_ctx
-from iocjail.cli.lifecycle import Lines
+from iocjail.cli.output import Lines, announce, captured_stdin, finish_each, has_real_stdout, run_and_exit, show
 from iocjail.services import lifecycle as service
-
-
-def has_real_stdout() -> bool:
-    """False under a test runner whose stdout is a buffer: the command's output is then captured."""
-    try:
-        sys.stdout.fileno()
-        return True
-    except (AttributeError, ValueError, io.UnsupportedOperation):
-        return False
-
-
-def captured_stdin() -> bytes:
-    stream = sys.stdin
-    if stream is None or stream.isatty():
-        return b""
-    return stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode()
-
-
-def show(result: service.Captured) -> None:
-    if result.stdout:
-        click.echo(result.stdout, nl=False)
-    if result.stderr:
-        click.echo(result.stderr, nl=False, err=True)
-
-
-def announce(name: str) -> None:
-    click.echo(f"* {name}")
-
-
-def finish_each(results: Sequence[service.Ran[Any]], skip_hint: str = "") -> None:
-    """After an ALL run: the jails skipped, one error line per jail that failed or whose command
-    exited non-zero, and the first such status as the exit status (0 when every jail's was)."""
-    for ran in results:
-        if ran.skipped and ran.skipped != service.NOT_RUNNING:
-            click.echo(f"* {ran.name} skipped: {ran.skipped.removeprefix(f'{ran.name}: ')}")
-    stopped = [ran.name for ran in results if ran.skipped == service.NOT_RUNNING]
-    if stopped:
-        click.echo(f"* skipped, {service.NOT_RUNNING}{skip_hint}: {', '.join(stopped)}")
-    failures: list[tuple[str, int]] = []
-    for ran in results:
-        if ran.error is not None:
-            failures.append((str(ran.error), ran.error.exit_code))
-        elif code := int(getattr(ran.result, "code", 0)):  # a command's status (exec, pkg); updates have none
-            failures.append((f"{ran.name}: exit status {code}", code))
-    for message, _ in failures:
-        click.echo(f"iocjail: {message}", err=True)
-    if failures:
-        raise click.exceptions.Exit(failures[0][1])
 
 
 @click.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -97,9 +44,7 @@ def exec_(ctx: Ctx, name: str, command: tuple[str, ...], jail_user: str | None, 
     result = service.exec_in(ctx.host, name, command, jail_user=jail_user, host_user=host_user,
                              start_first=force, capture=capture, stdin=captured_stdin() if capture else None,
                              reporter=Lines())
-    show(result)
-    if result.code:
-        raise click.exceptions.Exit(result.code)
+    run_and_exit(result)
 
 
 SECTION = "Lifecycle"

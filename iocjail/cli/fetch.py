@@ -5,10 +5,12 @@ import click
 
 from iocjail.cli import complete
 from iocjail.cli.common import Ctx, pass_ctx
+from iocjail.cli.output import StepLines
 from iocjail.errors import Aborted, UsageError
 from iocjail.fetch.download import Fetched
 from iocjail.fetch.mirror import MirrorRelease
 from iocjail.model.plugin_files import describe_devfs
+from iocjail.model.sizes import binary_size
 from iocjail.services import fetch as service
 from iocjail.services import plugin_source, plugins
 
@@ -40,20 +42,11 @@ class TerminalReporter:
         click.echo(text, err=True)
 
 
-def _size(nbytes: int) -> str:
-    value = float(nbytes)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{nbytes} B"
-
-
 def _describe(item: Fetched, local: bool) -> str:
     if item.cached:
         return f"{item.path.name} (cached, verified)"
     verb = "copied" if local else "resumed" if item.resumed_from else "downloaded"
-    return f"{item.path.name} ({verb}, {_size(item.size)})"
+    return f"{item.path.name} ({verb}, {binary_size(item.size)})"
 
 
 def _choose(offered: list[MirrorRelease]) -> str:
@@ -150,11 +143,6 @@ def _ask_release(local: bool, server: str | None, root_dir: str | None, url: str
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise service.NoRelease(f"{index} offers {', '.join(str(r) for r in offered)}")
     return _choose(offered)
-
-
-class StepLines:
-    def step(self, name: str, text: str) -> None:
-        click.echo(f"  {text}")
 
 
 def _fetch_plugin(ctx: Ctx, plugin: str, repository: str, name: str | None, branch: str | None,

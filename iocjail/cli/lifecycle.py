@@ -9,42 +9,9 @@ import click
 from iocjail.cli import boot as rc_cli
 from iocjail.cli import complete
 from iocjail.cli.common import Ctx, pass_ctx
-from iocjail.lifecycle.select import on_freebsd
+from iocjail.cli.output import Lines, lines
 from iocjail.services import lifecycle as service
-from iocjail.site.jails import resolve
-
-# What iocage prints when a step (or its undo, at stop) finished; other steps stay quiet.
-DONE = {
-    ("jail", "do"): "Started",
-    ("vnet.interface", "do"): "Configuring VNET",
-    ("exec.start", "do"): "Starting services",
-    ("exec.poststart", "do"): "Executing poststart",
-    ("exec.poststart", "undo"): "Executing prestop",
-    ("exec.start", "undo"): "Stopping services",
-    ("vnet.interface", "undo"): "Tearing down VNET",
-    ("jail", "undo"): "Removing jail process",
-    ("exec.prestart", "cleanup"): "Executing poststop",
-}
-
-
-class Lines:
-    """The engine's events as iocage's lines: `* Starting www1`, `  + Started OK`, …"""
-
-    def __init__(self) -> None:
-        self.verb = "start"
-
-    def begin(self, jail: str, verb: str) -> None:
-        self.verb = verb
-        click.echo(f"* {'Starting' if verb == 'start' else 'Stopping'} {jail}")
-
-    def event(self, jail: str, step: str, phase: str, ok: bool) -> None:
-        if self.verb == "start" and phase != "do":
-            return  # a failed start's undo: the error line tells what failed, the host is as before
-        label = DONE.get((step, phase))
-        if label is None and ok:
-            return
-        click.echo(f"  + {label or step} {'OK' if ok else 'FAILED'}")
-
+from iocjail.services import plans
 
 PLATFORMS = ("linux", "freebsd")
 
@@ -53,19 +20,6 @@ def platform_option(func: rc_cli.F) -> rc_cli.F:
     return click.option("--platform", type=click.Choice(PLATFORMS), default=None,
                         help="With --plan: the runtime whose plan to print (default: this host's). "
                              "freebsd works on any host, on assumed host facts.")(func)
-
-
-def _plan_lines(ctx: Ctx, name: str, verb: str, platform: str | None) -> list[str]:
-    """`start/stop --plan`: the exact steps, for this host's runtime or the one asked for."""
-    native = "freebsd" if on_freebsd() else "linux"
-    if (platform or native) == "freebsd":
-        if verb == "stop" and native == "freebsd":  # a running jail: undo what was applied
-            applied = service.journal_stop_plan(ctx.host, resolve(ctx.host, name, prefix=True).name)
-            if applied is not None:
-                return applied
-        _, start_lines, stop_lines = service.freebsd_plan(ctx.host, name)
-        return start_lines if verb == "start" else stop_lines
-    return service.plan(ctx.host, name)[1] if verb == "start" else service.stop_plan(ctx.host, name)
 
 
 def _check_plan_options(show_plan: bool, platform: str | None, rc: bool) -> None:
@@ -112,7 +66,8 @@ def start(ctx: Ctx, names: tuple[str, ...], show_plan: bool, platform: str | Non
     rc_cli.require_names(names, jobs, as_json)
     if show_plan:
         for name in names:
-            click.echo("\n".join(_plan_lines(ctx, name, "start", platform)))
+            for block in plans.plan_text(ctx.host, name, "start", platform):
+                lines(block)
         return
     _finish(service.start(ctx.host, names, reporter=Lines()))
 
@@ -145,7 +100,8 @@ def stop(ctx: Ctx, names: tuple[str, ...], force: bool, show_plan: bool, platfor
     rc_cli.require_names(names, jobs, as_json)
     if show_plan:
         for name in names:
-            click.echo("\n".join(_plan_lines(ctx, name, "stop", platform)))
+            for block in plans.plan_text(ctx.host, name, "stop", platform):
+                lines(block)
         return
     _finish(service.stop(ctx.host, names, force=force, reporter=Lines()))
 

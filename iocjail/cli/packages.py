@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 
 import click
 
 from iocjail.cli import complete
 from iocjail.cli.common import Ctx, pass_ctx
-from iocjail.cli.exec import announce, captured_stdin, finish_each, has_real_stdout, show
-from iocjail.cli.lifecycle import Lines
+from iocjail.cli.output import (Lines, StepLines, announce, captured_stdin, finish_each, has_real_stdout, lines,
+                                run_and_exit, show)
 from iocjail.services import packages as service
-from iocjail.services import lifecycle, plugin_update, updates, upgrades
-from iocjail.lifecycle.select import on_freebsd
+from iocjail.services import plans, plugin_update, updates, upgrades
 
 
 @click.command("pkg", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -40,23 +38,17 @@ def pkg(ctx: Ctx, name: str, args: tuple[str, ...], show_plan: bool) -> None:
       iocjail set pkg_command=/usr/local/sbin/apk-as-pkg lin1 && iocjail pkg lin1 install -y curl
     """
     if show_plan:
-        for jail in lifecycle.every_jail(ctx.host) if name == "ALL" else [name]:
-            click.echo("\n".join(service.plan_lines(ctx.host, jail, args)))
+        for block in plans.plan_text(ctx.host, name, "pkg", args=args):
+            lines(block)
         return
     capture = not has_real_stdout()
     if name == "ALL":
         stdin = captured_stdin() if capture else None  # read once, given to every jail
-        finish_each(lifecycle.in_every_jail(
-            ctx.host, lambda ref: service.run_pkg(ctx.host, ref.name, args, capture=capture, stdin=stdin,
-                                                  reporter=Lines()),
-            skip=lambda ref: service.why_no_pkg(ctx.host, ref.name), begin=announce,
-            done=lambda _, result: show(result)))
+        finish_each(service.run_pkg_all(ctx.host, args, capture=capture, stdin=stdin, reporter=Lines(),
+                                        begin=announce, done=lambda _, result: show(result)))
         return
-    result = service.run_pkg(ctx.host, name, args, capture=capture, stdin=captured_stdin() if capture else None,
-                             reporter=Lines())
-    show(result)
-    if result.code:
-        raise click.exceptions.Exit(result.code)
+    run_and_exit(service.run_pkg(ctx.host, name, args, capture=capture,
+                                 stdin=captured_stdin() if capture else None, reporter=Lines()))
 
 
 @click.command()
@@ -83,40 +75,30 @@ def update(ctx: Ctx, target: str, show_plan: bool) -> None:
       iocjail update --plan www1
       iocjail update ALL
     """
-    if target == "ALL":
-        return _update_all(ctx, show_plan)
     if show_plan:
-        click.echo("\n".join(updates.plan_lines(ctx.host, target)))
+        for block in plans.plan_text(ctx.host, target, "update"):
+            lines(block)
         return
-    if plugin_update.is_plugin(ctx.host, target):  # iocage: the plugin first, then freebsd-update
-        _plugin(plugin_update.update(ctx.host, target, reporter=_PluginLines()))
-        if not on_freebsd():
-            click.echo(f"{target}: freebsd-update skipped (FreeBSD only)")
-            return
-    click.echo(f"* Updating {target} to the latest patch level...")
-    done = updates.update(ctx.host, target)
-    _report(done)
+    if target == "ALL":
+        click.echo("* Updating every jail to the latest patch level...")
+        finish_each(updates.update_all(ctx.host, begin=announce, done=lambda _, outcome: _report(outcome)))
+        return
+    done = updates.update(ctx.host, target, reporter=_UpdateLines())
+    if done is None:
+        click.echo(f"{target}: freebsd-update skipped (FreeBSD only)")
+    else:
+        _report(done)
 
 
-def _plans_of_all(ctx: Ctx, plan_lines: Callable[[str], list[str]]) -> None:
-    """`update/upgrade --plan ALL`: each jail's plan, or why it has none."""
-    for name in lifecycle.every_jail(ctx.host):
-        try:
-            click.echo("\n".join(plan_lines(name)))
-        except updates.CannotUpdate as err:
-            click.echo(f"# {err}: skipped")
+class _UpdateLines(StepLines):
+    def plugin_updated(self, done: plugin_update.Updated) -> None:
+        _plugin(done)
 
+    def updating(self, target: str) -> None:
+        click.echo(f"* Updating {target} to the latest patch level...")
 
-def _update_all(ctx: Ctx, show_plan: bool) -> None:
-    if show_plan:
-        return _plans_of_all(ctx, lambda name: updates.plan_lines(ctx.host, name))
-    click.echo("* Updating every jail to the latest patch level...")
-    finish_each(updates.update_all(ctx.host, begin=announce, done=lambda _, outcome: _report(outcome)))
-
-
-class _PluginLines:
-    def step(self, name: str, text: str) -> None:
-        click.echo(f"  {text}")
+    def upgrading(self, name: str, new: str) -> None:
+        click.echo(f"* Upgrading {name} to {new}...")
 
 
 def _plugin(done: plugin_update.Updated) -> None:
@@ -163,27 +145,26 @@ def upgrade(ctx: Ctx, name: str, new: str, show_plan: bool, pkgs: bool | None) -
       iocjail upgrade -P db1 -r 14.1-RELEASE
       iocjail upgrade ALL -r 14.1-RELEASE
     """
-    if name == "ALL":
-        return _upgrade_all(ctx, new, show_plan, pkgs)
     if show_plan:
-        click.echo("\n".join(upgrades.plan_lines(ctx.host, name, new)))
+        for block in plans.plan_text(ctx.host, name, "upgrade", release=new):
+            lines(block)
         return
-    if plugin_update.is_plugin(ctx.host, name):  # iocage: upgrade to the manifest's release, then update
-        _plugin(plugin_update.upgrade(ctx.host, name, release=new, reporter=_PluginLines()))
-        return
-    click.echo(f"* Upgrading {name} to {new}...")
-    done = upgrades.upgrade(ctx.host, name, new)
-    _upgraded(done)
-    if pkgs is None:
+    if name == "ALL":
+        return _upgrade_all(ctx, new, pkgs)
+    done = upgrades.upgrade(ctx.host, name, new, reinstall=pkgs, reporter=_UpdateLines())
+    if done.plugin is not None:
+        return _plugin(done.plugin)
+    assert done.outcome is not None
+    _upgraded(done.outcome)
+    reinstall = done.reinstall
+    if done.offer:
         if not sys.stdin.isatty():
             click.echo(f"{done.target}: reinstall its packages for {new} with: iocjail pkg {done.target} upgrade -f -y")
             return
-        pkgs = click.confirm(f"Reinstall every package of {done.target} for {new} (pkg upgrade -f)?", default=False)
-    if pkgs:
-        result = upgrades.reinstall_packages(ctx.host, done.target, capture=not has_real_stdout())
-        show(result)
-        if result.code:
-            raise click.exceptions.Exit(result.code)
+        reinstall = click.confirm(f"Reinstall every package of {done.target} for {new} (pkg upgrade -f)?",
+                                  default=False)
+    if reinstall:
+        run_and_exit(upgrades.reinstall_packages(ctx.host, done.target, capture=not has_real_stdout()))
 
 
 def _upgraded(done: updates.Outcome) -> None:
@@ -193,32 +174,21 @@ def _upgraded(done: updates.Outcome) -> None:
         click.echo(f"{done.target}: its base is now release {done.release}")
 
 
-def _upgrade_all(ctx: Ctx, new: str, show_plan: bool, pkgs: bool | None) -> None:
+def _upgrade_all(ctx: Ctx, new: str, pkgs: bool | None) -> None:
     """`upgrade ALL`: no question per jail; -P reinstalls each upgraded jail's packages."""
-    if show_plan:
-        return _plans_of_all(ctx, lambda name: upgrades.plan_lines(ctx.host, name, new))
-    reinstalled: list[tuple[str, int]] = []
-
-    def done(name: str, outcome: updates.Outcome) -> None:
-        _upgraded(outcome)
-        if pkgs:
-            result = upgrades.reinstall_packages(ctx.host, name, capture=not has_real_stdout())
-            show(result)
-            reinstalled.append((name, result.code))
-
     click.echo(f"* Upgrading every jail to {new}...")
-    results = upgrades.upgrade_all(ctx.host, new, begin=announce, done=done)
-    upgraded = [r.name for r in results if r.result is not None]
-    if upgraded and pkgs is None:
+    done = upgrades.upgrade_all(ctx.host, new, reinstall=pkgs, capture=not has_real_stdout(), begin=announce,
+                                done=lambda _, outcome: _upgraded(outcome),
+                                reinstalled=lambda _, result: show(result))
+    if done.offer:
         click.echo(f"reinstall their packages for {new} with: iocjail pkg NAME upgrade -f -y "
-                   f"({', '.join(upgraded)})")
-    for name, code in reinstalled:
+                   f"({', '.join(done.offer)})")
+    for name, code in done.reinstalled:
         if code:
             click.echo(f"iocjail: {name}: pkg upgrade -f exited {code}", err=True)
-    finish_each(results)
-    failed = [code for _, code in reinstalled if code]
-    if failed:
-        raise click.exceptions.Exit(failed[0])
+    finish_each(done.results)
+    if done.reinstall_failed():
+        raise click.exceptions.Exit(done.reinstall_failed())
 
 
 SECTION = "Packages"

@@ -5,7 +5,7 @@ import click
 from iocjail import render
 from iocjail.cli import complete
 from iocjail.cli.common import Ctx, confirm, output_format, output_options, pass_ctx
-from iocjail.model.sizes import human_size
+from iocjail.model.sizes import size_or
 from iocjail.services import snapshots as service
 
 COLUMNS = ("NAME", "CREATED", "RSIZE", "USED")
@@ -54,7 +54,7 @@ def snaplist(ctx: Ctx, jail: str, sort: str, long_: bool, script: bool, as_json:
                                     "created": s.created, "rsize": s.rsize, "used": s.used} for s in snaps]))
         return
     rows = [((s.jail,) if every else ()) + (s.full if long_ else s.short, _created(s.created),
-                                            _size(s.rsize), _size(s.used)) for s in snaps]
+                                            size_or(s.rsize), size_or(s.used)) for s in snaps]
     text = render.table((("JAIL",) if every else ()) + COLUMNS, rows, fmt)
     if text:
         click.echo(text)
@@ -63,10 +63,6 @@ def snaplist(ctx: Ctx, jail: str, sort: str, long_: bool, script: bool, as_json:
 def _created(epoch: int | None) -> str:
     """As zfs shows `creation`, in local time: `Thu Sep 20 17:34 2018`."""
     return "-" if epoch is None else time.strftime("%a %b %e %H:%M %Y", time.localtime(epoch))
-
-
-def _size(value: int | None) -> str:
-    return "-" if value is None else human_size(value)
 
 
 @click.command()

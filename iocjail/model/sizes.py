@@ -1,7 +1,8 @@
 """Sizes and ratios as zfs(8) prints them for humans, from the raw numbers of `zfs get -p`.
 
 `df` and `snaplist` ask zfs for exact numbers once (`-p`) and format here, so `--json` gets
-bytes and the table gets what `zfs list` would show (`604K`, `1.20M`, `93.2G`).
+bytes and the table gets what `zfs list` would show (`604K`, `1.20M`, `93.2G`); `fetch` reports
+a download's size in binary units (`1.5 MiB`). Every size the CLI prints comes from here.
 """
 
 from __future__ import annotations
@@ -25,6 +26,21 @@ def human_size(num: int) -> str:
         if len(text) <= 5:
             return text
     return f"{value:.0f}{suffix}"
+
+
+def size_or(num: int | None, empty: str = "-") -> str:
+    """human_size, or `empty` for a size zfs does not have (`-`, or `none` for no quota)."""
+    return empty if num is None else human_size(num)
+
+
+def binary_size(num: int) -> str:
+    """A download's size as fetch reports it: `512 B`, `1.5 KiB`, … `3.2 GiB`."""
+    value = float(num)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{num} B"
 
 
 def parse_bytes(value: str | None) -> int | None:

@@ -119,6 +119,16 @@ def run_pkg(host: Host, name: str, args: Sequence[str], *, capture: bool = False
     return Captured(code, out)
 
 
+def run_pkg_all(host: Host, args: Sequence[str], *, capture: bool = False, stdin: bytes | None = None,
+                reporter: Reporter | None = None, begin: Callable[[str], None] | None = None,
+                done: Callable[[str, Captured], None] | None = None) -> list[lifecycle.Ran[Captured]]:
+    """`iocjail pkg ALL ARGS…`: every jail (templates never) in priority order, each started if
+    needed, the same stdin for each; Linux jails without pkg_command are skipped."""
+    return lifecycle.in_every_jail(
+        host, lambda ref: run_pkg(host, ref.name, args, capture=capture, stdin=stdin, reporter=reporter),
+        skip=lambda ref: why_no_pkg(host, ref.name), begin=begin, done=done)
+
+
 def why_no_pkg(host: Host, name: str) -> str | None:
     """Why `pkg` cannot run in jail NAME on this host (a Linux jail without pkg_command); None
     when it can."""

@@ -16,7 +16,8 @@ anything changes. Then, in this order:
 A failure stops the jail, rolls every filesystem of the jail back to the snapshot, starts the
 jail again if it was running, and says so; success removes the snapshot, as iocage does.
 A manifest whose release is a newer major version than the jail's is refused: that is an
-upgrade, which moves the jail to the manifest's release first (services/upgrades, FreeBSD).
+upgrade, which moves the jail to the manifest's release first (services/upgrades, FreeBSD), then
+comes back here.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from iocjail.errors import IocjailError, UsageError
+from iocjail.errors import IocjailError, JailNotRunning, UsageError
 from iocjail.model import plugin_files as F
 from iocjail.model import plugin_manifest as M
 from iocjail.model.packages import PKG_COMMAND, pkg_command_argv
@@ -157,7 +158,7 @@ def _roll_back(host: Host, ref: JailRef, plugin: str, step: str, err: BaseExcept
     try:
         try:
             lifecycle.stop_one(host, ref.name, force=True)
-        except lifecycle.JailNotRunning:
+        except JailNotRunning:
             pass
         tag = snap.partition("@")[2]
         found = host.zfs.list_datasets(ref.dataset, recursive=True, types=("filesystem",))
@@ -169,30 +170,3 @@ def _roll_back(host: Host, ref: JailRef, plugin: str, step: str, err: BaseExcept
         raise PluginRollbackFailed(plugin, step, reason, snap, again) from err
     if isinstance(err, Exception):
         raise PluginUpdateFailed(plugin, step, reason, snap) from err
-
-
-def is_plugin(host: Host, name: str) -> bool:
-    """True for a plugin jail; False for anything else (a plain jail, a release name)."""
-    try:
-        ref = resolve(host, name, prefix=True)
-        return config.load(host, ref).effective.get("type") in ("plugin", plugins.PLUGIN_TYPE)
-    except IocjailError:
-        return False
-
-
-def upgrade(host: Host, name: str, *, release: str | None = None, branch: str | None = None,
-            reporter: plugins.Reporter | None = None, now: Callable[[], datetime] = utc_now) -> Updated:
-    """iocage's plugin upgrade: the jail moved to the manifest's release (services/upgrades:
-    freebsd-update on FreeBSD, refused elsewhere before anything changes), then updated. A
-    `release` other than the manifest's is refused: the plugin decides its release."""
-    ref = resolve(host, name, prefix=True)
-    cfg = config.load(host, ref).effective
-    manifest = plugin_source_of(host, ref, cfg, branch=branch).manifest
-    if release is not None and release != manifest.release:
-        raise UsageError(f"{ref.name} is a plugin jail: its manifest moves it to {manifest.release}, not {release}")
-    current = cfg.get("release", "")
-    if current.rsplit("-p", 1)[0] != manifest.release:
-        from iocjail.services import upgrades
-
-        upgrades.upgrade(host, ref.name, manifest.release)
-    return update(host, ref.name, branch=branch, reporter=reporter, now=now)

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from iocjail.errors import IocjailError, UsageError
+from iocjail.errors import IocjailError, JailNotRunning, UsageError
 from iocjail.fetch.update import Command
 from iocjail.model import plugin_files as F
 from iocjail.model import plugin_manifest as M
@@ -292,7 +292,7 @@ def _discard(host: Host, plugin: str, step: str, name: str, err: BaseException) 
     try:
         try:
             lifecycle.stop_one(host, name, force=True)
-        except lifecycle.JailNotRunning:
+        except JailNotRunning:
             pass
         planned = destroy.plan(host, [name], recursive=False)
         destroy.destroy(host, planned, recursive=False)
@@ -333,3 +333,12 @@ def remote(host: Host, repository: str = plugin_source.OFFICIAL_INDEX, *,
            branch: str | None = None) -> plugin_source.IndexDir:
     """`list -PR`: the index, fetched again (a git URL) or read (a directory)."""
     return plugin_source.load_index(host, repository, branch=branch)
+
+
+def is_plugin(host: Host, name: str) -> bool:
+    """True for a plugin jail; False for anything else (a plain jail, a release name)."""
+    try:
+        ref = resolve(host, name, prefix=True)
+        return config.load(host, ref).effective.get("type") in ("plugin", PLUGIN_TYPE)
+    except IocjailError:
+        return False

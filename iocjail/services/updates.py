@@ -25,17 +25,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Protocol
 
 from iocjail.errors import IocjailError, UsageError
-from iocjail.lifecycle.updates import jail as JU
 from iocjail.fetch.names import is_freebsd_release
 from iocjail.fetch.update import Command, freebsd_update_plan, userland_version
+from iocjail.lifecycle.commands import Executor, carry_out, check_available, default_executor, on_freebsd
+from iocjail.lifecycle.updates import jail as JU
 from iocjail.model import config as model
 from iocjail.model.values import is_true
 from iocjail.platform import safe_paths
-from iocjail.lifecycle.commands import Executor, carry_out, check_available, default_executor
+from iocjail.services import lifecycle, plugin_update, plugins
 from iocjail.site import config, releases
-from iocjail.services import lifecycle
 from iocjail.site.host import Host
 from iocjail.site.jails import JailRef, all_jails, resolve
 
@@ -87,12 +88,12 @@ class Subject:
     ref: JailRef | None = None
 
 
-def _userland(root: Path) -> str | None:
+def read_userland(root: Path) -> str | None:
     script = safe_paths.read_text(root, "bin/freebsd-version", 65536) if root.is_dir() else None
     return userland_version(script) if script else None
 
 
-def _mountpoint(host: Host, dataset: str) -> Path:
+def dataset_mountpoint(host: Host, dataset: str) -> Path:
     found = host.zfs.list_datasets(dataset, ["mountpoint"], depth=0)
     mountpoint = found[0].get("mountpoint", "") if found else ""
     return Path(mountpoint) if mountpoint and mountpoint.startswith("/") else Path("/nonexistent")
@@ -119,7 +120,7 @@ def subject(host: Host, target: str) -> Subject:
             raise CannotUpdate(ref.name, f"is a basejail of template {base}: update {base} instead")
         return _release_subject(host, base, ref.name, "basejail", ref)
     root = ref.path / "root"
-    userland = _userland(root)
+    userland = read_userland(root)
     if userland is None or not is_freebsd_release(userland):
         raise CannotUpdate(ref.name, f"has no FreeBSD userland to update (release {cfg.get('release', '?')}, "
                                      "no /bin/freebsd-version naming one)")
@@ -128,14 +129,14 @@ def subject(host: Host, target: str) -> Subject:
 
 def _release_subject(host: Host, release: str, name: str, kind: str, ref: JailRef | None = None) -> Subject:
     rel = releases.require_complete(host, release)
-    root = _mountpoint(host, f"{rel.dataset}/root")
-    userland = _userland(root)
+    root = dataset_mountpoint(host, f"{rel.dataset}/root")
+    userland = read_userland(root)
     if userland is None or not is_freebsd_release(userland):
         raise CannotUpdate(name, f"release {release} has no FreeBSD userland (no /bin/freebsd-version naming one)")
     return Subject(kind, name, rel.dataset, root, userland, release, ref)
 
 
-def _jail_conf(subj: Subject) -> str:
+def jail_conf(subj: Subject) -> str:
     text = safe_paths.read_text(subj.root, "etc/freebsd-update.conf")
     if text is None:
         raise CannotUpdate(subj.name, "has no /etc/freebsd-update.conf (its ServerName and KeyPrint are needed)")
@@ -175,7 +176,7 @@ def plan_lines(host: Host, target: str) -> list[str]:
         assert subj.ref is not None
         conf, _ = work_paths(subj.ref)
         lines.append(f"# {conf}: the jail's /etc/freebsd-update.conf, for a jail:")
-        lines += [f"#   {ln}" for ln in _jail_conf(subj).splitlines()[1:] if ln.strip() and not ln.startswith("#")]
+        lines += [f"#   {ln}" for ln in jail_conf(subj).splitlines()[1:] if ln.strip() and not ln.startswith("#")]
     lines += [c.describe() for c in steps]
     lines += [f"cleanup: {c.describe()}" for c in cleanup]
     lines.append("# on failure: zfs rollback of each dataset to the snapshot")
@@ -184,8 +185,32 @@ def plan_lines(host: Host, target: str) -> list[str]:
 
 # -- running ------------------------------------------------------------------------------------
 
-def update(host: Host, target: str, *, executor: Executor | None = None,
-           now: Callable[[], datetime] = utc_now) -> Outcome:
+class Reporter(plugins.Reporter, Protocol):
+    """What `update NAME` tells as it goes: a plugin's steps, the plugin updated, freebsd-update begun."""
+
+    def plugin_updated(self, done: plugin_update.Updated) -> None: ...
+
+    def updating(self, target: str) -> None: ...
+
+
+class Quiet(plugins.Quiet):
+    def plugin_updated(self, done: plugin_update.Updated) -> None:
+        pass
+
+    def updating(self, target: str) -> None:
+        pass
+
+
+def update(host: Host, target: str, *, reporter: Reporter | None = None, executor: Executor | None = None,
+           now: Callable[[], datetime] = utc_now) -> Outcome | None:
+    """`update TARGET`. A plugin jail gets its plugin updated first (iocage's order), then
+    freebsd-update, which off FreeBSD is skipped for it (None) and refused for anything else."""
+    report = reporter or Quiet()
+    if plugins.is_plugin(host, target):
+        report.plugin_updated(plugin_update.update(host, target, reporter=report))
+        if executor is None and not on_freebsd():
+            return None
+    report.updating(target)
     return _update(host, subject(host, target), executor, now)
 
 
@@ -227,7 +252,7 @@ def update_all(host: Host, *, executor: Executor | None = None, now: Callable[[]
 
 def _update(host: Host, subj: Subject, executor: Executor | None, now: Callable[[], datetime]) -> Outcome:
     term = os.environ.get("TERM", "dumb")
-    conf = _jail_conf(subj) if subj.kind == "jail" else ""
+    conf = jail_conf(subj) if subj.kind == "jail" else ""
     steps, cleanup = update_plan(host, subj, term)
     runner = executor or default_executor(f"update of {subj.name}", "freebsd-update", "update",
                                           rundir=config.rundir())
@@ -237,13 +262,13 @@ def _update(host: Host, subj: Subject, executor: Executor | None, now: Callable[
         snap = snapshot_first(host, subj.dataset, "update", subj.userland, now())
         with rolled_back_on_failure(host, subj.name, subj.dataset, snap):
             if subj.kind == "jail":
-                _prepare_work(subj, conf)
+                prepare_work(subj, conf)
             carry_out(steps, cleanup, runner)
-            new = _userland(subj.root) or subj.userland
+            new = read_userland(subj.root) or subj.userland
             if subj.kind == "jail":
                 assert subj.ref is not None
-                _remove_work(subj.ref)
-                changed = _set_release(host, subj.ref, new, locked=True)
+                remove_work(subj.ref)
+                changed = set_release(host, subj.ref, new, locked=True)
             else:
                 changed = ()
     if subj.kind != "jail":
@@ -251,20 +276,20 @@ def _update(host: Host, subj: Subject, executor: Executor | None, now: Callable[
     return Outcome(subj.name, subj.kind, snap, subj.userland, new, changed, subj.release)
 
 
-def _prepare_work(subj: Subject, conf: str) -> None:
+def prepare_work(subj: Subject, conf: str) -> None:
     """freebsd-update's conf and work directory beside config.json. That directory's contents
     can come from an imported archive: a planted symlink there must never redirect a write
     (`iocjail-update -> /etc` would overwrite the host's freebsd-update.conf), so whatever is
     there is removed without following links, and the new tree made with no-follow opens."""
     assert subj.ref is not None
-    _remove_work(subj.ref)
+    remove_work(subj.ref)
     conf_path, work = work_paths(subj.ref)
     safe_paths.mkdir(subj.ref.path, WORK, mode=0o700)
     safe_paths.mkdir(subj.ref.path, str(work.relative_to(subj.ref.path)), mode=0o700)
     safe_paths.write_file(subj.ref.path, str(conf_path.relative_to(subj.ref.path)), conf.encode(), mode=0o600)
 
 
-def _remove_work(ref: JailRef) -> None:
+def remove_work(ref: JailRef) -> None:
     """Remove the work directory (never through a symlink: a link itself is unlinked)."""
     path = ref.path / WORK
     if path.is_symlink() or path.is_file():
@@ -314,7 +339,7 @@ def rollback(host: Host, dataset: str, snap: str) -> None:
         host.zfs.rollback(f"{fs}@{name}")
 
 
-def _set_release(host: Host, ref: JailRef, new: str, *, locked: bool = False) -> tuple[str, ...]:
+def set_release(host: Host, ref: JailRef, new: str, *, locked: bool = False) -> tuple[str, ...]:
     """`release` of the jail set to NEW (the caller may already hold its lock)."""
     def write() -> tuple[str, ...]:
         current = config.load(host, ref)
@@ -349,5 +374,5 @@ def basejails_of(host: Host, release: str) -> list[JailRef]:
 def set_basejail_releases(host: Host, release: str, new: str) -> tuple[str, ...]:
     changed: list[str] = []
     for ref in basejails_of(host, release):
-        changed += _set_release(host, ref, new)
+        changed += set_release(host, ref, new)
     return tuple(changed)

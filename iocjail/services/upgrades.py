@@ -22,21 +22,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from iocjail.errors import IocjailError
-from iocjail.lifecycle.updates import jail as JU
+from iocjail.errors import IocjailError, UsageError
 from iocjail.fetch.update import Command
+from iocjail.lifecycle.commands import Executor, carry_out, check_available, default_executor
 from iocjail.lifecycle.plan import Action
+from iocjail.lifecycle.updates import jail as JU
 from iocjail.platform import safe_paths
 from iocjail.platform.files import atomic_write
-from iocjail.lifecycle.commands import Executor, carry_out, check_available, default_executor
-from iocjail.site import config, releases, state
-from iocjail.services import lifecycle, packages, plugin_update
-from iocjail.site.host import Host
-from iocjail.site.jails import JailRef
+from iocjail.services import lifecycle, packages, plugin_update, plugins
 from iocjail.services.lifecycle import Captured
-from iocjail.services.updates import (CannotUpdate, Outcome, Subject, _jail_conf, _mountpoint, _prepare_work,
-                                      _remove_work, _set_release, _userland, rolled_back_on_failure, snapshot_first,
-                                      subject, utc_now, work_paths)
+from iocjail.services.updates import (CannotUpdate, Outcome, Subject, dataset_mountpoint, jail_conf,
+                                      prepare_work, read_userland, remove_work, rolled_back_on_failure, set_release,
+                                      snapshot_first, subject, utc_now, work_paths)
+from iocjail.site import config, releases, state
+from iocjail.site.host import Host
+from iocjail.site.jails import JailRef, resolve
 
 
 class Runtime(Protocol):
@@ -87,13 +87,13 @@ def build(host: Host, name: str, new: str) -> UpgradePlan:
     assert subj.ref is not None
     conf_path, work = work_paths(subj.ref)
     target = JU.Target(str(subj.root), f"{work}/", str(conf_path), subj.userland, _binary(host, new))
-    return UpgradePlan(subj, new, JU.jail_upgrade_plan(target, new, term, editor), (), _jail_conf(subj))
+    return UpgradePlan(subj, new, JU.jail_upgrade_plan(target, new, term, editor), (), jail_conf(subj))
 
 
 def _binary(host: Host, new: str) -> str:
     """The new release's own freebsd-update (it knows that release) when it is fetched."""
     if new in releases.fetched(host):
-        root = _mountpoint(host, host.dataset("releases", new, "root"))
+        root = dataset_mountpoint(host, host.dataset("releases", new, "root"))
         if safe_paths.read_text(root, "usr/sbin/freebsd-update", 16) is not None:
             return str(root / "usr" / "sbin" / "freebsd-update")
     return JU.HOST_FREEBSD_UPDATE
@@ -105,7 +105,7 @@ def _basejail_plan(host: Host, subj: Subject, new: str) -> UpgradePlan:
         rel = releases.require_complete(host, new)
     except IocjailError as err:
         raise CannotUpdate(subj.name, f"a basejail is upgraded onto a fetched release: {err}") from None
-    new_root = _mountpoint(host, f"{rel.dataset}/root")
+    new_root = dataset_mountpoint(host, f"{rel.dataset}/root")
     if not safe_paths.exists(new_root, "usr/src/Makefile"):
         raise CannotUpdate(subj.name, f"release {new} has no sources (usr/src), which etcupdate merges /etc from: "
                                       "fetch its src.txz too")
@@ -124,7 +124,7 @@ def plan_lines(host: Host, name: str, new: str) -> list[str]:
     if subj.kind == "basejail":
         assert subj.ref is not None
         lines += [f"# fstab: nullfs sources moved from releases/{subj.release}/root to releases/{new}/root",
-                  f"# config.json: release={_userland(up.new_root) if up.new_root else new}",
+                  f"# config.json: release={read_userland(up.new_root) if up.new_root else new}",
                   "# the jail is (re)started on its new base, and stopped again if it was not running"]
     else:
         assert subj.ref is not None
@@ -143,9 +143,57 @@ def _jail_dataset(subj: Subject) -> str:
     return subj.ref.dataset
 
 
-def upgrade(host: Host, name: str, new: str, *, executor: Executor | None = None,
-            runtime: Runtime | None = None, now: Callable[[], datetime] = utc_now) -> Outcome:
-    return _upgrade(host, build(host, name, new), executor, runtime, now)
+class Reporter(plugins.Reporter, Protocol):
+    """What `upgrade NAME` tells as it goes: a plugin's update steps, the upgrade begun."""
+
+    def upgrading(self, name: str, new: str) -> None: ...
+
+
+class Quiet(plugins.Quiet):
+    def upgrading(self, name: str, new: str) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Upgraded:
+    """What `upgrade NAME` did, and what comes next: a reinstall of the jail's packages, to ask
+    about (`offer`) or to run now (`reinstall`)."""
+
+    target: str
+    outcome: Outcome | None = None  # None for a plugin jail: see `plugin`
+    plugin: plugin_update.Updated | None = None  # a plugin jail, upgraded to its manifest's release, then updated
+    offer: bool = False
+    reinstall: bool = False
+
+
+def upgrade(host: Host, name: str, new: str | None, *, reinstall: bool | None = None,
+            reporter: Reporter | None = None, executor: Executor | None = None, runtime: Runtime | None = None,
+            now: Callable[[], datetime] = utc_now) -> Upgraded:
+    """`upgrade NAME -r NEW`. A plugin jail goes to its manifest's release, then its plugin is
+    updated (iocage's plugin upgrade); any other jail to NEW, its packages' reinstall then run
+    (`reinstall=True`), offered (None) or not (False)."""
+    report = reporter or Quiet()
+    if plugins.is_plugin(host, name):
+        return Upgraded(name, plugin=_plugin(host, name, new, report, executor, runtime, now))
+    if new is None:
+        raise UsageError(f"{name}: upgrade to which release? (-r RELEASE)")
+    report.upgrading(name, new)
+    done = _upgrade(host, build(host, name, new), executor, runtime, now)
+    return Upgraded(done.target, done, offer=reinstall is None, reinstall=bool(reinstall))
+
+
+def _plugin(host: Host, name: str, release: str | None, report: Reporter, executor: Executor | None,
+            runtime: Runtime | None, now: Callable[[], datetime]) -> plugin_update.Updated:
+    """The jail moved to its manifest's release (refused off FreeBSD before anything changes),
+    then updated. A `release` other than the manifest's is refused: the plugin decides."""
+    ref = resolve(host, name, prefix=True)
+    cfg = config.load(host, ref).effective
+    manifest = plugin_update.plugin_source_of(host, ref, cfg).manifest
+    if release is not None and release != manifest.release:
+        raise UsageError(f"{ref.name} is a plugin jail: its manifest moves it to {manifest.release}, not {release}")
+    if cfg.get("release", "").rsplit("-p", 1)[0] != manifest.release:
+        _upgrade(host, build(host, ref.name, manifest.release), executor, runtime, now)
+    return plugin_update.update(host, ref.name, reporter=report, now=now)
 
 
 def _upgrade(host: Host, up: UpgradePlan, executor: Executor | None, runtime: Runtime | None,
@@ -160,29 +208,45 @@ def _upgrade(host: Host, up: UpgradePlan, executor: Executor | None, runtime: Ru
     with config.lock(host, subj.name):
         snap = snapshot_first(host, subj.ref.dataset, "upgrade", subj.userland, now())
         with rolled_back_on_failure(host, subj.name, subj.ref.dataset, snap):
-            _prepare_work(subj, up.conf)
+            prepare_work(subj, up.conf)
             carry_out(up.steps, up.cleanup, runner)
-            userland = _userland(subj.root) or new
-            _remove_work(subj.ref)
-            changed = _set_release(host, subj.ref, userland, locked=True)
+            userland = read_userland(subj.root) or new
+            remove_work(subj.ref)
+            changed = set_release(host, subj.ref, userland, locked=True)
     return Outcome(subj.name, subj.kind, snap, subj.userland, userland, changed)
 
 
-def upgrade_all(host: Host, new: str, *, executor: Executor | None = None, runtime: Runtime | None = None,
+@dataclass(frozen=True)
+class UpgradedAll:
+    results: list[lifecycle.Ran[Outcome]]
+    offer: tuple[str, ...] = ()  # jails upgraded whose packages' reinstall is left to the user
+    reinstalled: tuple[tuple[str, int], ...] = ()  # (jail, exit status of its pkg upgrade -f)
+
+    def reinstall_failed(self) -> int:
+        """The first reinstall's non-zero exit status, 0 when none failed."""
+        return next((code for _, code in self.reinstalled if code), 0)
+
+
+def upgrade_all(host: Host, new: str, *, reinstall: bool | None = None, capture: bool = False,
+                executor: Executor | None = None, runtime: Runtime | None = None,
                 now: Callable[[], datetime] = utc_now, begin: Callable[[str], None] | None = None,
-                done: Callable[[str, Outcome], None] | None = None) -> list[lifecycle.Ran[Outcome]]:
+                done: Callable[[str, Outcome], None] | None = None,
+                reinstalled: Callable[[str, Captured], None] | None = None) -> UpgradedAll:
     """`upgrade ALL -r NEW`: every jail (templates never) in priority order, each behind its own
     snapshot and rolled back on its own failure, the others going on. Skipped, with the reason:
     jails that cannot go to NEW (already there, newer, no FreeBSD userland, a basejail whose NEW
     is not fetched with its sources) and plugin jails (each goes to its manifest's release:
-    upgrade it by name). Where freebsd-update cannot run, refused before any snapshot."""
+    upgrade it by name). Where freebsd-update cannot run, refused before any snapshot.
+    Nothing is asked: `reinstall=True` reinstalls each upgraded jail's packages right after
+    `done` heard of it, None leaves them to the user (`offer`)."""
     runner = executor or default_executor("upgrade of ALL", "freebsd-update", "upgrade", rundir=config.rundir())
     check_available(runner)
 
     plans: dict[str, UpgradePlan] = {}
+    codes: list[tuple[str, int]] = []
 
     def skip(ref: JailRef) -> str | None:
-        if plugin_update.is_plugin(host, ref.name):
+        if plugins.is_plugin(host, ref.name):
             return "a plugin jail goes to its manifest's release: upgrade it by name"
         try:
             plans[ref.name] = build(host, ref.name, new)
@@ -190,8 +254,19 @@ def upgrade_all(host: Host, new: str, *, executor: Executor | None = None, runti
             return str(err)
         return None
 
-    return lifecycle.in_every_jail(host, lambda ref: _upgrade(host, plans[ref.name], runner, runtime, now),
-                                   skip=skip, begin=begin, done=done)
+    def upgraded(name: str, outcome: Outcome) -> None:
+        if done is not None:
+            done(name, outcome)
+        if reinstall:
+            result = reinstall_packages(host, name, capture=capture, executor=executor)
+            if reinstalled is not None:
+                reinstalled(name, result)
+            codes.append((name, result.code))
+
+    results = lifecycle.in_every_jail(host, lambda ref: _upgrade(host, plans[ref.name], runner, runtime, now),
+                                      skip=skip, begin=begin, done=upgraded)
+    offer = tuple(r.name for r in results if r.result is not None) if reinstall is None else ()
+    return UpgradedAll(results, offer, tuple(codes))
 
 
 def _upgrade_basejail(host: Host, up: UpgradePlan, runner: Executor, runtime: Runtime,
@@ -199,7 +274,7 @@ def _upgrade_basejail(host: Host, up: UpgradePlan, runner: Executor, runtime: Ru
     subj = up.subject
     assert subj.ref is not None and up.new_root is not None
     ref = subj.ref
-    userland = _userland(up.new_root) or up.new
+    userland = read_userland(up.new_root) or up.new
     was_running = runtime.running(ref.name)
     started = False
 
@@ -221,7 +296,7 @@ def _upgrade_basejail(host: Host, up: UpgradePlan, runner: Executor, runtime: Ru
                                     after=restart_if_it_ran):
             fstab = ref.path / "fstab"
             atomic_write(fstab, JU.repoint_fstab(fstab.read_text(), str(host.iocroot), subj.release or "", up.new))
-            _set_release(host, ref, userland, locked=True)
+            set_release(host, ref, userland, locked=True)
             if was_running:
                 runtime.stop(ref.name)  # its base is mounted from the old release: restart on the new one
             runtime.start(ref.name)

@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from iocjail.errors import CommandFailed, IocjailError
-from iocjail.services import plugin_update
+from iocjail.services import plugin_update, upgrades
 from iocjail.site.host import Host
 from tests.e2e.test_plugins import NET, in_jail
 from tests.support import plugins as P
@@ -117,7 +117,7 @@ def test_a_new_major_release_needs_upgrade_and_upgrade_is_refused_on_linux(insta
     with pytest.raises(Exception, match="major ABI change .*run iocjail upgrade hello"):
         plugin_update.update(Host.from_env(), "hello")
     with pytest.raises(IocjailError):  # freebsd-update: FreeBSD only, refused before anything changes
-        plugin_update.upgrade(Host.from_env(), "hello")
+        upgrades.upgrade(Host.from_env(), "hello", None)
     assert snapshots(zpool.name) == before
     assert iocjail("get", "release", "hello").output == "13.2-RELEASE-p4\n"
 

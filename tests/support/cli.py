@@ -28,3 +28,10 @@ def prop(dataset: str, name: str) -> str:
 
 def mountpoint(dataset: str) -> Path:
     return Path(prop(dataset, "mountpoint"))
+
+
+def ok(*args: str, input: str | None = None) -> str:
+    """`iocjail ARGS…` that must succeed: its output."""
+    result = iocjail(*args, input=input)
+    assert result.exit_code == 0, result.output
+    return result.output

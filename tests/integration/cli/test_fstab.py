@@ -16,7 +16,7 @@ from iocjail.model.fstab import FstabError
 from iocjail.services import fstab as service
 from iocjail.site.config import rundir
 from iocjail.site.host import Host
-from tests.support.cli import iocjail, zfs
+from tests.support.cli import iocjail, ok, zfs
 from tests.support.jails import make_jail, thin_config
 
 STAMP = re.compile(r" # Added by iocjail on \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
@@ -35,12 +35,6 @@ def fstab_lines(path: Path) -> list[str]:
     return (path / "fstab").read_text().splitlines()
 
 
-def ok(*args: str) -> str:
-    result = iocjail("fstab", *args)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
 def refused(*args: str, code: int = 2) -> str:
     result = iocjail("fstab", *args)
     assert result.exit_code == code, result.output
@@ -51,7 +45,7 @@ def refused(*args: str, code: int = 2) -> str:
 def test_add_six_fields_writes_iocage_format(jail):
     path, src = jail
     (path / "root" / "mnt").mkdir()
-    assert ok("-a", "www1", str(src), "/mnt", "nullfs", "rw", "0", "0") == "Successfully added mount to www1's fstab\n"
+    assert ok("fstab", "-a", "www1", str(src), "/mnt", "nullfs", "rw", "0", "0") == "Successfully added mount to www1's fstab\n"
     [line] = fstab_lines(path)
     assert STAMP.search(line)
     assert STAMP.sub("", line) == f"{src}\t{path}/root/mnt\tnullfs\trw\t0\t0"
@@ -67,8 +61,8 @@ def test_the_stamp_is_utc_from_the_given_clock(jail):
 
 def test_lone_path_quoted_entry_and_host_path_form(jail):
     path, src = jail
-    ok("-a", "--mkdir", "www1", str(src))
-    ok("-a", "--mkdir", "www1", f"tmpfs {path}/root/tmp2 tmpfs rw,mode=1777 0 0")
+    ok("fstab", "-a", "--mkdir", "www1", str(src))
+    ok("fstab", "-a", "--mkdir", "www1", f"tmpfs {path}/root/tmp2 tmpfs rw,mode=1777 0 0")
     lines = [STAMP.sub("", line) for line in fstab_lines(path)]
     assert lines == [f"{src}\t{path}/root{src}\tnullfs\tro\t0\t0",
                      f"tmpfs\t{path}/root/tmp2\ttmpfs\trw,mode=1777\t0\t0"]
@@ -79,10 +73,10 @@ def test_paths_with_spaces_are_escaped(jail, tmp_path):
     path, _ = jail
     spaced = tmp_path / "with space"
     spaced.mkdir()
-    ok("-a", "--mkdir", "www1", str(spaced), "/my data", "nullfs", "ro", "0", "0")
+    ok("fstab", "-a", "--mkdir", "www1", str(spaced), "/my data", "nullfs", "ro", "0", "0")
     assert fstab_lines(path)[0].startswith(f"{str(spaced).replace(' ', chr(92) + '040')}\t{path}/root/my\\040data\t")
     assert (path / "root" / "my data").is_dir()
-    listed = json.loads(ok("-l", "--json", "www1"))
+    listed = json.loads(ok("fstab", "-l", "--json", "www1"))
     assert listed[0]["source"] == str(spaced) and listed[0]["destination"] == f"{path}/root/my data"
 
 
@@ -127,7 +121,7 @@ def test_a_symlink_planted_in_the_jail_never_redirects_a_destination(jail, tmp_p
 
 def test_duplicate_destinations_are_refused(jail):
     path, src = jail
-    ok("-a", "--mkdir", "www1", str(src), "/data", "nullfs", "ro", "0", "0")
+    ok("fstab", "-a", "--mkdir", "www1", str(src), "/data", "nullfs", "ro", "0", "0")
     before = (path / "fstab").read_text()
     out = refused("-a", "www1", "/", f"{path}/root//data/", "nullfs", "ro", "0", "0")
     assert out == f"iocjail: Destination: {path}/root/data already exists!\n"
@@ -136,13 +130,13 @@ def test_duplicate_destinations_are_refused(jail):
 
 def test_list_table_script_and_json(jail):
     path, src = jail
-    ok("-a", "--mkdir", "www1", str(src), "/a", "nullfs", "ro", "0", "0")
-    ok("-a", "--mkdir", "www1", "tmpfs", "/b", "tmpfs", "rw", "0", "0")
-    table = ok("-l", "www1").splitlines()
+    ok("fstab", "-a", "--mkdir", "www1", str(src), "/a", "nullfs", "ro", "0", "0")
+    ok("fstab", "-a", "--mkdir", "www1", "tmpfs", "/b", "tmpfs", "rw", "0", "0")
+    table = ok("fstab", "-l", "www1").splitlines()
     assert [c.strip() for c in table[1].strip("|").split("|")] == ["INDEX", "FSTAB ENTRY"]
-    assert ok("-l", "-H", "www1").splitlines() == [f"0\t{src} {path}/root/a nullfs ro 0 0",
+    assert ok("fstab", "-l", "-H", "www1").splitlines() == [f"0\t{src} {path}/root/a nullfs ro 0 0",
                                                    f"1\ttmpfs {path}/root/b tmpfs rw 0 0"]
-    data = json.loads(ok("-l", "--json", "www1"))
+    data = json.loads(ok("fstab", "-l", "--json", "www1"))
     assert data[1] == {"index": 1, "source": "tmpfs", "destination": f"{path}/root/b", "fstype": "tmpfs",
                        "options": "rw", "dump": 0, "pass": 0, "comment": data[1]["comment"]}
     assert data[1]["comment"].startswith("Added by iocjail on ")
@@ -152,10 +146,10 @@ def test_remove_by_index_and_by_entry_keeps_comment_lines(jail):
     path, src = jail
     (path / "fstab").write_text(f"# my mounts\n{src}\t{path}/root/a\tnullfs\tro\t0\t0\n")
     (path / "root" / "a").mkdir()
-    ok("-a", "--mkdir", "www1", "tmpfs", "/b", "tmpfs", "rw", "0", "0")
-    ok("-a", "--mkdir", "www1", "tmpfs", "/c", "tmpfs", "rw", "0", "0")
-    assert ok("-r", "www1", "1") == "Successfully removed mount from www1's fstab\n"
-    assert ok("-r", "www1", str(src), "/a", "nullfs", "ro", "0", "0") == "Successfully removed mount from www1's fstab\n"
+    ok("fstab", "-a", "--mkdir", "www1", "tmpfs", "/b", "tmpfs", "rw", "0", "0")
+    ok("fstab", "-a", "--mkdir", "www1", "tmpfs", "/c", "tmpfs", "rw", "0", "0")
+    assert ok("fstab", "-r", "www1", "1") == "Successfully removed mount from www1's fstab\n"
+    assert ok("fstab", "-r", "www1", str(src), "/a", "nullfs", "ro", "0", "0") == "Successfully removed mount from www1's fstab\n"
     lines = fstab_lines(path)
     assert lines[0] == "# my mounts" and len(lines) == 2 and "/root/c\t" in lines[1]
     before = (path / "fstab").read_text()
@@ -166,13 +160,13 @@ def test_remove_by_index_and_by_entry_keeps_comment_lines(jail):
 
 def test_replace(jail):
     path, src = jail
-    ok("-a", "--mkdir", "www1", str(src), "/a", "nullfs", "ro", "0", "0")
-    ok("-a", "--mkdir", "www1", "tmpfs", "/b", "tmpfs", "rw", "0", "0")
-    assert ok("-R", "0", "--mkdir", "www1", f"{src} /srv nullfs rw 0 0") == "Index 0 replaced.\n"
+    ok("fstab", "-a", "--mkdir", "www1", str(src), "/a", "nullfs", "ro", "0", "0")
+    ok("fstab", "-a", "--mkdir", "www1", "tmpfs", "/b", "tmpfs", "rw", "0", "0")
+    assert ok("fstab", "-R", "0", "--mkdir", "www1", f"{src} /srv nullfs rw 0 0") == "Index 0 replaced.\n"
     lines = [STAMP.sub("", line) for line in fstab_lines(path)]
     assert lines[0] == f"{src}\t{path}/root/srv\tnullfs\trw\t0\t0" and "/root/b\t" in lines[1]
     # the replaced entry's own destination is no duplicate; another entry's is
-    assert ok("-R", "0", "www1", str(src), "/srv", "nullfs", "ro", "0", "0") == "Index 0 replaced.\n"
+    assert ok("fstab", "-R", "0", "www1", str(src), "/srv", "nullfs", "ro", "0", "0") == "Index 0 replaced.\n"
     assert "already exists" in refused("-R", "0", "www1", "tmpfs", "/b", "tmpfs", "rw", "0", "0")
     assert refused("-R", "7", "www1", "tmpfs", "/b", "tmpfs", "rw", "0", "0", code=3) == "iocjail: Index 7 not found.\n"
 
@@ -193,13 +187,13 @@ def test_edit_saves_a_valid_file_with_host_destinations(jail, monkeypatch):
     path, src = jail
     (path / "root" / "opt").mkdir()
     monkeypatch.setenv("EDITOR", editor_appending(f"{src} /opt nullfs ro 0 0"))
-    assert ok("-e", "www1") == "Successfully edited www1's fstab\n"
+    assert ok("fstab", "-e", "www1") == "Successfully edited www1's fstab\n"
     assert fstab_lines(path) == [f"{src}\t{path}/root/opt\tnullfs\tro\t0\t0"]
 
 
 def test_edit_refuses_an_invalid_file_and_keeps_the_original_and_the_edit(jail, monkeypatch):
     path, src = jail
-    ok("-a", "--mkdir", "www1", str(src), "/a", "nullfs", "ro", "0", "0")
+    ok("fstab", "-a", "--mkdir", "www1", str(src), "/a", "nullfs", "ro", "0", "0")
     before = (path / "fstab").read_text()
     monkeypatch.setenv("EDITOR", editor_appending("garbage line"))
     out = refused("-e", "www1")
@@ -254,7 +248,7 @@ def test_templates_are_readonly_and_still_editable(zpool, tmp_path):
     ds = f"{zpool.name}/iocage/templates/tpl"
     path = make_jail(zpool.name, "tpl", thin_config("tpl", template="1"), category="templates")
     zfs("set", "readonly=on", ds)
-    ok("-a", "--mkdir", "tpl", str(tmp_path), "/data", "nullfs", "ro", "0", "0")
+    ok("fstab", "-a", "--mkdir", "tpl", str(tmp_path), "/data", "nullfs", "ro", "0", "0")
     assert "/root/data\t" in fstab_lines(path)[0] and (path / "root" / "data").is_dir()
     with pytest.raises(OSError):
         (path / "root" / "probe").write_text("")  # readonly again afterwards
@@ -275,5 +269,5 @@ def test_a_malformed_file_is_named_and_edit_still_opens_it(jail, monkeypatch):
     assert out == "iocjail: Malformed fstab at line 0: 'half a line'; fix the file with: iocjail fstab -e www1\n"
     assert "Malformed" in refused("-a", "www1", str(src))
     monkeypatch.setenv("EDITOR", "sh -c ': > \"$1\"' editor")  # the user deletes the bad line
-    assert ok("-e", "www1") == "Successfully edited www1's fstab\n"
+    assert ok("fstab", "-e", "www1") == "Successfully edited www1's fstab\n"
     assert (path / "fstab").read_text() == ""

@@ -14,7 +14,7 @@ from iocjail.platform.zfs import Zfs
 from iocjail.services import snapshots as service
 from iocjail.site.config import rundir
 from iocjail.site.host import Host
-from tests.support.cli import iocjail, names, zfs
+from tests.support.cli import iocjail, names, ok, zfs
 from tests.support.jails import make_jail, thin_config
 
 
@@ -33,12 +33,6 @@ def www1(pool):
 
 def snaps(pool: str) -> set[str]:
     return {n for n in names(pool) if "@" in n}
-
-
-def ok(*args: str, input: str | None = None) -> str:
-    result = iocjail(*args, input=input)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def test_snapshot_is_recursive_and_named_after_utc_time_by_default(pool, www1):

@@ -14,19 +14,13 @@ import pytest
 
 from iocjail.archive import members as M
 from tests.integration.provision.conftest import fetched, iocroot, mark_running  # noqa: F401
-from tests.support.cli import iocjail, names, zfs
+from tests.support.cli import iocjail, names, ok, zfs
 
 REL = "13.2-RELEASE"
 
 
 def today() -> str:
     return M.date_of(datetime.now(timezone.utc))
-
-
-def run(*args: str) -> str:
-    result = iocjail(*args)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def refused(*args: str, code: int = 1) -> str:

@@ -14,17 +14,17 @@ from pathlib import Path
 import pytest
 
 from iocjail.platform.zfs import Zfs
-from tests.integration.migration.conftest import REL, jail_datasets, refused, run, today, tree
-from tests.support.cli import iocjail, names, prop, zfs
+from tests.integration.migration.conftest import REL, jail_datasets, refused, today, tree
+from tests.support.cli import iocjail, names, ok, prop, zfs
 from tests.support.jails import make_jail, thin_config
 
 
 def make_web(iocroot: Path) -> Path:
     """A thin jail with files of every kind, a custom config, an fstab and snapshots."""
-    run("create", "-r", REL, "-n", "web")
-    run("set", "ip4_addr=lo0|10.9.0.5/24", "boot=on", "priority=20", "host_hostname=shop.example.com", "web")
+    ok("create", "-r", REL, "-n", "web")
+    ok("set", "ip4_addr=lo0|10.9.0.5/24", "boot=on", "priority=20", "host_hostname=shop.example.com", "web")
     root = iocroot / "jails" / "web" / "root"
-    run("snapshot", "web", "-n", "before")
+    ok("snapshot", "web", "-n", "before")
     (root / "srv").mkdir()
     (root / "srv" / "blob").write_bytes(os.urandom(3 << 20))
     (root / "srv" / "empty").write_bytes(b"")
@@ -36,7 +36,7 @@ def make_web(iocroot: Path) -> Path:
     (root / "etc" / "motd").write_text("welcome\n")
     (iocroot / "jails" / "web" / "fstab").write_text(
         f"/tmp {iocroot}/jails/web/root/mnt nullfs ro 0 0\t# Added by iocjail on 2024-05-01\n")
-    run("snapshot", "web", "-n", "after")
+    ok("snapshot", "web", "-n", "after")
     return root
 
 
@@ -54,7 +54,7 @@ def test_round_trip_restores_every_file_config_and_fstab_and_comes_back_thick(fe
     root = make_web(iocroot)
     files, cfg, fstab = tree(root), (root.parent / "config.json").read_bytes(), (root.parent / "fstab").read_bytes()
     assert prop(f"{r}/jails/web/root", "origin") == f"{r}/releases/{REL}/root@web"  # thin
-    out = run("export", "web")
+    out = ok("export", "web")
     stem = f"web_{today()}"
     archive, checksum = iocroot / "images" / f"{stem}.zip", iocroot / "images" / f"{stem}.sha256"
     assert out.splitlines() == [f"Exporting dataset: {r}/jails/web", f"Exporting dataset: {r}/jails/web/root",
@@ -67,9 +67,9 @@ def test_round_trip_restores_every_file_config_and_fstab_and_comes_back_thick(fe
     assert not [n for n in names(r) if "ioc-export" in n]
     assert sorted(p.name for p in (iocroot / "images").iterdir()) == [f"{stem}.sha256", f"{stem}.zip"]
 
-    run("destroy", "-f", "web")
+    ok("destroy", "-f", "web")
     assert f"{r}/jails/web" not in names(r)
-    assert run("import", "web").splitlines() == [
+    assert ok("import", "web").splitlines() == [
         "Importing dataset: web", "Importing dataset: web/root", "Imported: web",
         "Note: web mounts paths of this host into the jail when it starts: /tmp (ro) (from the archive's fstab: "
         "check them, iocjail fstab -l web lists them)"]
@@ -79,12 +79,12 @@ def test_round_trip_restores_every_file_config_and_fstab_and_comes_back_thick(fe
     assert prop(f"{r}/jails/web/root", "origin") == "-"  # thick now
     assert {n for n in names(f"{r}/jails/web")} == {f"{r}/jails/web", f"{r}/jails/web/root"}  # no snapshots
     assert f"{r}/releases/{REL}/root@web" not in names(r)
-    assert "web" in run("list", "-H")
+    assert "web" in ok("list", "-H")
 
     # under a new name: identity, hostname (a custom one stays), dataset and fstab paths follow
-    assert "Imported: web2" in run("import", "web", "-n", "web2").splitlines()
+    assert "Imported: web2" in ok("import", "web", "-n", "web2").splitlines()
     assert tree(iocroot / "jails" / "web2" / "root") == files
-    cfg2 = run("get", "-a", "web2")
+    cfg2 = ok("get", "-a", "web2")
     assert "host_hostuuid:web2" in cfg2 and "host_hostname:shop.example.com" in cfg2
     assert "jail_zfs_dataset:iocage/jails/web2/data" in cfg2 and "ip4_addr:lo0|10.9.0.5/24" in cfg2
     assert (iocroot / "jails" / "web2" / "fstab").read_text() == \
@@ -99,20 +99,20 @@ def test_round_trip_restores_every_file_config_and_fstab_and_comes_back_thick(fe
 
 
 def test_import_by_path_and_from_another_directory(fetched, iocroot, tmp_path):
-    run("create", "-r", REL, "-n", "box")
+    ok("create", "-r", REL, "-n", "box")
     (iocroot / "jails" / "box" / "root" / "hello").write_text("hi\n")
-    run("export", "-c", "deflate", "box")
+    ok("export", "-c", "deflate", "box")
     stem = f"box_{today()}"
     for suffix in (".zip", ".sha256"):
         shutil.move(iocroot / "images" / f"{stem}{suffix}", tmp_path / f"{stem}{suffix}")
     with zipfile.ZipFile(tmp_path / f"{stem}.zip") as zf:
         assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_DEFLATED}
-    run("destroy", "-f", "box")
+    ok("destroy", "-f", "box")
     assert "no export of 'box'" in refused("import", "box", code=3)
-    run("import", str(tmp_path / f"{stem}.zip"))
+    ok("import", str(tmp_path / f"{stem}.zip"))
     assert (iocroot / "jails" / "box" / "root" / "hello").read_text() == "hi\n"
-    run("import", "box", "-p", str(tmp_path), "-n", "box2")
-    run("import", "ignored", "-p", str(tmp_path / f"{stem}.zip"), "-n", "box3")
+    ok("import", "box", "-p", str(tmp_path), "-n", "box2")
+    ok("import", "ignored", "-p", str(tmp_path / f"{stem}.zip"), "-n", "box3")
     assert (iocroot / "jails" / "box3" / "root" / "hello").read_text() == "hi\n"
     shutil.copy(tmp_path / f"{stem}.zip", tmp_path / "box_2001-01-01.zip")
     assert "several exports of 'box'" in refused("import", "box", "-p", str(tmp_path), "-n", "box4", code=2)
@@ -122,34 +122,34 @@ def test_import_by_path_and_from_another_directory(fetched, iocroot, tmp_path):
 
 def test_a_template_comes_back_a_jail_unless_asked(fetched, iocroot):
     r = f"{fetched}/iocage"
-    run("create", "-r", REL, "-n", "tpl", "template=yes")
-    run("export", "tpl")
+    ok("create", "-r", REL, "-n", "tpl", "template=yes")
+    ok("export", "tpl")
     assert not [n for n in names(r) if "ioc-export" in n]  # iocage leaks a template's snapshots
-    run("destroy", "-f", "tpl")
-    run("import", "tpl")
-    cfg = run("get", "-a", "tpl")
+    ok("destroy", "-f", "tpl")
+    ok("import", "tpl")
+    cfg = ok("get", "-a", "tpl")
     assert "type:jail" in cfg and "template:0" in cfg
     assert f"{r}/jails/tpl/root" in names(r) and f"{r}/templates/tpl" not in names(r)
-    run("destroy", "-f", "tpl")
-    assert run("import", "-t", "tpl").splitlines()[-1] == "Imported: tpl (template)"
+    ok("destroy", "-f", "tpl")
+    assert ok("import", "-t", "tpl").splitlines()[-1] == "Imported: tpl (template)"
     assert f"{r}/templates/tpl/root" in names(r)
-    assert "type:template" in run("get", "-a", "tpl")
+    assert "type:template" in ok("get", "-a", "tpl")
     assert_readonly(iocroot / "templates" / "tpl")
-    run("create", "-t", "tpl", "-n", "fromtpl")  # usable as a template
+    ok("create", "-t", "tpl", "-n", "fromtpl")  # usable as a template
     assert prop(f"{r}/jails/fromtpl/root", "origin") == f"{r}/templates/tpl/root@fromtpl"
 
 
 def test_the_hooks_an_imported_jail_runs_on_this_host_are_named(fetched, iocroot):
-    run("create", "-r", REL, "-n", "hk", "exec_prestart=/bin/sh -c 'echo hi'", "exec_poststop=/usr/bin/true",
+    ok("create", "-r", REL, "-n", "hk", "exec_prestart=/bin/sh -c 'echo hi'", "exec_poststop=/usr/bin/true",
         "exec_start=/bin/sh /etc/rc.custom")
-    run("export", "hk")
+    ok("export", "hk")
     result = iocjail("import", "hk", "-n", "hk2")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1] == "Imported: hk2"
     assert result.stderr.splitlines() == [  # the default poststop and exec_start (inside the jail) are not named
         "Note: hk2 runs commands on this host, as root, when it starts or stops: exec_prestart=/bin/sh -c 'echo hi' "
         "(from the archive: check them, iocjail set KEY=/usr/bin/true hk2 clears one)"]
-    assert "exec_prestart:/bin/sh -c 'echo hi'" in run("get", "-a", "hk2")  # named, kept as it was
+    assert "exec_prestart:/bin/sh -c 'echo hi'" in ok("get", "-a", "hk2")  # named, kept as it was
 
 
 @pytest.mark.parametrize("container", ["zip", "tar.xz"])
@@ -187,7 +187,7 @@ def test_an_archive_written_the_way_iocage_writes_it_imports(fetched, iocroot, c
         stream.unlink()
     Zfs().destroy(f"{r}/jails/{name}", recursive=True)  # unmounts first: zfs-fuse may say "busy"
 
-    assert run("import", name).splitlines() == [f"Importing dataset: {name}", f"Importing dataset: {name}/data",
+    assert ok("import", name).splitlines() == [f"Importing dataset: {name}", f"Importing dataset: {name}/data",
                                                 f"Importing dataset: {name}/root", f"Imported: {name}"]
     assert {"root": tree(path / "root"), "data": tree(path / "data")} == files
     assert (path / "config.json").read_bytes() == cfg
@@ -196,9 +196,9 @@ def test_an_archive_written_the_way_iocage_writes_it_imports(fetched, iocroot, c
 
 def test_verification(fetched, iocroot):
     r = f"{fetched}/iocage"
-    run("create", "-r", REL, "-n", "v")
-    run("export", "v")
-    run("destroy", "-f", "v")
+    ok("create", "-r", REL, "-n", "v")
+    ok("export", "v")
+    ok("destroy", "-f", "v")
     stem = f"v_{today()}"
     archive, checksum = iocroot / "images" / f"{stem}.zip", iocroot / "images" / f"{stem}.sha256"
     good = checksum.read_text()
@@ -208,8 +208,8 @@ def test_verification(fetched, iocroot):
     checksum.unlink()
     assert f"{checksum} is missing" in refused("import", "v")
     assert jail_datasets(fetched) == set()
-    run("import", "--no-verify", "v")  # the archive itself is fine
-    run("destroy", "-f", "v")
+    ok("import", "--no-verify", "v")  # the archive itself is fine
+    ok("destroy", "-f", "v")
     checksum.write_text(good + "\n")
     data = bytearray(archive.read_bytes())
     data[len(data) // 2] ^= 0x01  # inside a stream: the sha256 no longer matches, nor the member's CRC
@@ -223,7 +223,7 @@ def test_verification(fetched, iocroot):
 
 def test_export_refusals_and_cleanup(fetched, iocroot, mark_running):
     r = f"{fetched}/iocage"
-    run("create", "-r", REL, "-n", "e")
+    ok("create", "-r", REL, "-n", "e")
     (iocroot / "jails" / "e" / "root" / "big").write_bytes(os.urandom(4 << 20))
     mark_running("e")
     assert "is running" in refused("export", "e", code=1)
@@ -235,7 +235,7 @@ def test_export_refusals_and_cleanup(fetched, iocroot, mark_running):
     assert list((iocroot / "images").iterdir()) == []
     assert not [n for n in names(r) if "ioc-export" in n]
     subprocess.run(["zfs", "set", "quota=none", f"{r}/images"], check=True)
-    run("export", "e")
+    ok("export", "e")
     assert "already exists" in refused("export", "e", code=2)
     # a leftover snapshot of that name (an interrupted iocage export) is named, not reused
     for p in (iocroot / "images").iterdir():
@@ -246,7 +246,7 @@ def test_export_refusals_and_cleanup(fetched, iocroot, mark_running):
 
 def test_a_child_dataset_named_with_underscore_is_not_exported(fetched):
     r = f"{fetched}/iocage"
-    run("create", "-r", REL, "-n", "u")
+    ok("create", "-r", REL, "-n", "u")
     subprocess.run(["zfs", "create", f"{r}/jails/u/my_data"], check=True)
     assert "'my_data' has a '_'" in refused("export", "u", code=2)
     assert not [n for n in names(r) if "ioc-export" in n]
@@ -257,7 +257,7 @@ def test_a_progress_bar_on_a_terminal_only(fetched, iocroot):
     import pty
     import select
 
-    run("create", "-r", REL, "-n", "tty")
+    ok("create", "-r", REL, "-n", "tty")
     (iocroot / "jails" / "tty" / "root" / "blob").write_bytes(os.urandom(8 << 20))
     master, slave = pty.openpty()
     env = {**os.environ, "IOCJAIL_POOL": fetched, "COLUMNS": "100"}

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.migration.conftest import jail_datasets, refused, run, stream_of, write_archive
-from tests.support.cli import names
+from tests.integration.migration.conftest import jail_datasets, refused, stream_of, write_archive
+from tests.support.cli import names, ok
 
 D = "2024-05-01"
 CONFIG = b'{\n    "CONFIG_VERSION": "34",\n    "host_hostname": "web",\n    "host_hostuuid": "web",\n' \
@@ -69,7 +69,7 @@ def test_streams_whose_snapshots_differ_in_name_import_without_them(fetched, ioc
     p = prefix(iocroot)
     parent = stream_of(fetched, "parent", {"config.json": CONFIG, "fstab": b""}, snapshot="first")
     root = stream_of(fetched, "root", {"etc/motd": b"hi\n"}, snapshot="second")
-    run("import", str(write_archive(iocroot / "images" / f"web_{D}.zip", [(p, parent), (f"{p}_root", root)],
+    ok("import", str(write_archive(iocroot / "images" / f"web_{D}.zip", [(p, parent), (f"{p}_root", root)],
                                     compression=zipfile.ZIP_STORED)))
     assert (iocroot / "jails" / "web" / "root" / "etc" / "motd").read_text() == "hi\n"
     assert jail_datasets(fetched) == {f"{fetched}/iocage/jails/web", f"{fetched}/iocage/jails/web/root"}

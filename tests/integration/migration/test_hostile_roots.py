@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.migration.conftest import REL, jail_datasets, run, stream_of, write_archive
+from tests.support.cli import ok
+from tests.integration.migration.conftest import REL, jail_datasets, stream_of, write_archive
 from tests.integration.migration.test_hostile_archives import CONFIG, D, import_refused, prefix
 
 MOUNTINFO = Path("/proc/self/mountinfo")
@@ -106,7 +107,7 @@ def test_every_fstab_source_outside_the_jail_is_named(fetched, iocroot):
              f"{j}/root/srv\t{j}/root/opt\tnullfs\trw\t0\t0\n"  # inside the jail: not the host's
              f"{iocroot}/releases/{REL}/root/bin\t{j}/root/bin\tnullfs\tro\t0\t0\n"  # a basejail's
              f"tmpfs\t{j}/root/tmp\ttmpfs\trw\t0\t0\n")
-    out = run("import", str(_fstab_archive(fetched, iocroot, fstab)))
+    out = ok("import", str(_fstab_archive(fetched, iocroot, fstab)))
     assert out.splitlines()[-1] == (
         f"Note: web mounts paths of this host into the jail when it starts: /srv/data (rw), /etc (ro), {j} (rw) "
         "(from the archive's fstab: check them, iocjail fstab -l web lists them)")
@@ -116,5 +117,5 @@ def test_every_fstab_source_outside_the_jail_is_named(fetched, iocroot):
 
 def test_an_fstab_within_the_jail_names_nothing(fetched, iocroot):
     j = f"{iocroot}/jails/web"
-    out = run("import", str(_fstab_archive(fetched, iocroot, f"{j}/root/srv\t{j}/root/mnt\tnullfs\trw\t0\t0\n")))
+    out = ok("import", str(_fstab_archive(fetched, iocroot, f"{j}/root/srv\t{j}/root/mnt\tnullfs\trw\t0\t0\n")))
     assert "Note:" not in out and out.splitlines()[-1] == "Imported: web"

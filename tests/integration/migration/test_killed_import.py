@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from iocjail.model.imported import IMPORT_PROP
-from tests.integration.migration.conftest import jail_datasets, run, stream_of, write_archive
+from tests.integration.migration.conftest import jail_datasets, stream_of, write_archive
 from tests.integration.migration.test_hostile_archives import CONFIG, D, prefix
-from tests.support.cli import prop
+from tests.support.cli import ok, prop
 
 BLOB = 48 << 20
 
@@ -88,24 +88,24 @@ def test_the_next_import_finishes_what_a_killed_one_left(fetched, iocroot, big_a
     base = f"{fetched}/iocage/jails/web"
     killed(archive, base)
     assert base in jail_datasets(fetched)  # what the kill left
-    assert "web" not in run("list", "-H").split()  # not a jail yet
+    assert "web" not in ok("list", "-H").split()  # not a jail yet
     assert prop(base, IMPORT_PROP).startswith("host=")  # marked: the import did not finish
 
-    assert run("import", str(archive)).splitlines()[-1] == "Imported: web"
+    assert ok("import", str(archive)).splitlines()[-1] == "Imported: web"
     assert jail_datasets(fetched) == {base, f"{base}/root"}
     assert prop(base, IMPORT_PROP) == "-"
     blob = iocroot / "jails" / "web" / "root" / "blob"
     assert hashlib.sha256(blob.read_bytes()).hexdigest() == digest
-    assert "web" in run("list", "-H").split()
+    assert "web" in ok("list", "-H").split()
 
 
 def test_clean_runtime_removes_what_a_killed_import_left(fetched, iocroot, big_archive):
     archive, _ = big_archive
     base = f"{fetched}/iocage/jails/web"
     killed(archive, base)
-    assert run("clean", "--runtime").splitlines() == [f"Destroyed {base} (an import that did not finish)"]
+    assert ok("clean", "--runtime").splitlines() == [f"Destroyed {base} (an import that did not finish)"]
     assert jail_datasets(fetched) == set()
-    assert run("clean", "--runtime").splitlines() == ["Nothing to clean."]
+    assert ok("clean", "--runtime").splitlines() == ["Nothing to clean."]
 
 
 def test_an_import_in_progress_is_never_cleaned(fetched, iocroot, big_archive):
@@ -114,7 +114,7 @@ def test_an_import_in_progress_is_never_cleaned(fetched, iocroot, big_archive):
     proc, _ = importing(archive, f"{base}/root")
     os.kill(proc.pid, signal.SIGSTOP)  # mid-stream, holding the name's lock
     try:
-        assert run("clean", "--runtime").splitlines() == ["Nothing to clean."]
+        assert ok("clean", "--runtime").splitlines() == ["Nothing to clean."]
         assert base in jail_datasets(fetched)
     finally:
         os.kill(proc.pid, signal.SIGCONT)

@@ -4,27 +4,21 @@ from __future__ import annotations
 
 import json
 
-from tests.support.cli import iocjail, names, prop, zfs
+from tests.support.cli import iocjail, names, ok, prop, zfs
 
 REL = "13.2-RELEASE"
 
 
-def run(*args: str) -> str:
-    result = iocjail(*args)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
 def test_clone_copies_the_jail_and_renames_it_inside(fetched, iocroot):
     r = f"{fetched}/iocage"
-    run("create", "-r", REL, "-n", "www1", "ip4_addr=em0|192.0.2.10/24", "notes=www1 front, not www10",
+    ok("create", "-r", REL, "-n", "www1", "ip4_addr=em0|192.0.2.10/24", "notes=www1 front, not www10",
         "vnet0_mac=02aabbccddee 02aabbccddef")
     src = iocroot / "jails" / "www1"
     (src / "root" / "etc" / "rc.conf").write_text('hostname="www1"\nsshd_enable="YES"\n')
     (src / "fstab").write_text(f"/data\t{iocroot}/jails/www1/root/mnt\tnullfs\tro\t0\t0\n")
     (src / "root" / "srv.txt").write_text("site")
     zfs("create", f"{r}/jails/www1/data")
-    assert run("clone", "www1", "-n", "www2", "ip4_addr=em0|192.0.2.11/24") == "www2 successfully cloned!\n"
+    assert ok("clone", "www1", "-n", "www2", "ip4_addr=em0|192.0.2.11/24") == "www2 successfully cloned!\n"
     for child in ("", "/root", "/data"):
         assert prop(f"{r}/jails/www2{child}", "origin") == f"{r}/jails/www1{child}@www2"
     new = iocroot / "jails" / "www2"
@@ -44,19 +38,19 @@ def test_clone_copies_the_jail_and_renames_it_inside(fetched, iocroot):
 
 
 def test_clone_count_and_uuid_names(fetched, iocroot):
-    run("create", "-r", REL, "-n", "src")
-    out = run("clone", "src", "-n", "c", "-c", "2")
+    ok("create", "-r", REL, "-n", "src")
+    out = ok("clone", "src", "-n", "c", "-c", "2")
     assert out == "c_1 successfully cloned!\nc_2 successfully cloned!\n"
-    name = run("clone", "src").split()[0]
+    name = ok("clone", "src").split()[0]
     assert len(name) == 36 and json.loads((iocroot / "jails" / name / "config.json").read_text())[
         "host_hostuuid"] == name
     given = "6ed60d8f-0274-47bf-86d4-b4483cbaa1d2"
-    assert run("clone", "src", "-u", given) == f"{given} successfully cloned!\n"
+    assert ok("clone", "src", "-u", given) == f"{given} successfully cloned!\n"
 
 
 def test_refusals_change_nothing(fetched, mark_running):
-    run("create", "-r", REL, "-n", "src")
-    run("create", "-r", REL, "-n", "tpl", "template=yes")
+    ok("create", "-r", REL, "-n", "src")
+    ok("create", "-r", REL, "-n", "tpl", "template=yes")
     before = names(fetched)
     result = iocjail("clone", "tpl", "-n", "x")
     assert result.exit_code == 2 and "templates are not cloned" in result.output and "create -t tpl" in result.output
@@ -72,12 +66,12 @@ def test_refusals_change_nothing(fetched, mark_running):
 
 def test_a_clone_can_be_destroyed_and_then_its_source(fetched):
     r = f"{fetched}/iocage"
-    run("create", "-r", REL, "-n", "src")
-    run("clone", "src", "-n", "cl")
+    ok("create", "-r", REL, "-n", "src")
+    ok("clone", "src", "-n", "cl")
     result = iocjail("destroy", "-f", "src")
     assert result.exit_code == 1 and "use --recursive to destroy: cl" in result.output
-    assert run("destroy", "-f", "cl") == "Destroyed cl\n"
+    assert ok("destroy", "-f", "cl") == "Destroyed cl\n"
     assert not {f"{r}/jails/src@cl", f"{r}/jails/src/root@cl"} & names(fetched)
-    assert run("destroy", "-f", "src") == "Destroyed src\n"
+    assert ok("destroy", "-f", "src") == "Destroyed src\n"
     assert not any(n.startswith(f"{r}/jails/") for n in names(fetched))
     assert f"{r}/releases/{REL}/root@src" not in names(fetched)

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from tests.support.cli import iocjail, names, zfs
+from tests.support.cli import iocjail, names, ok, zfs
 
 REL = "13.2-RELEASE"
-
-
-def run(*args: str, input: str | None = None) -> str:
-    result = iocjail(*args, input=input)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def test_destroy_asks_and_cleans_up_everything_of_the_jail(fetched, iocroot):
     r = f"{fetched}/iocage"
     before = names(fetched)
-    run("create", "-r", REL, "-n", "www1")
+    ok("create", "-r", REL, "-n", "www1")
     (iocroot / "log" / "www1-console.log").write_text("x")
     (iocroot / "log" / "ioc-www1-console.log").write_text("x")
     result = iocjail("destroy", "www1", input="n\n")
     assert result.exit_code == 1 and "This will destroy jail www1\nAre you sure? [y/N]: n\n" in result.output
     assert f"{r}/jails/www1" in names(fetched)
-    out = run("destroy", "www1", input="y\n")
+    out = ok("destroy", "www1", input="y\n")
     assert out.endswith("Destroyed www1\n")
     assert names(fetched) == before  # the origin snapshot releases/REL/root@www1 went too
     assert not (iocroot / "log" / "www1-console.log").exists() and not (iocroot / "log" / "ioc-www1-console.log").exists()
@@ -30,8 +24,8 @@ def test_destroy_asks_and_cleans_up_everything_of_the_jail(fetched, iocroot):
 
 
 def test_exact_names_only(fetched):
-    run("create", "-r", REL, "-n", "www1")
-    run("create", "-r", REL, "-n", "www2")
+    ok("create", "-r", REL, "-n", "www1")
+    ok("create", "-r", REL, "-n", "www2")
     before = names(fetched)
     result = iocjail("destroy", "-f", "www")
     assert result.exit_code == 3
@@ -45,20 +39,20 @@ def test_exact_names_only(fetched):
 
 def test_several_at_once_and_thick_jails(fetched):
     before = names(fetched)
-    run("create", "-r", REL, "-n", "a")
-    run("create", "-r", REL, "-n", "b", "-T")
-    run("create", "-e", "-n", "c")
-    assert run("destroy", "-f", "a", "b", "c", "a") == "Destroyed a\nDestroyed b\nDestroyed c\n"
+    ok("create", "-r", REL, "-n", "a")
+    ok("create", "-r", REL, "-n", "b", "-T")
+    ok("create", "-e", "-n", "c")
+    assert ok("destroy", "-f", "a", "b", "c", "a") == "Destroyed a\nDestroyed b\nDestroyed c\n"
     assert names(fetched) == before
 
 
 def test_dependants_block_unless_recursive(fetched):
     r = f"{fetched}/iocage"
     before = names(fetched)
-    run("create", "-r", REL, "-n", "tpl", "template=yes")
-    run("create", "-t", "tpl", "-n", "j1")
-    run("create", "-t", "tpl", "-n", "j2", "-T")  # a copy: not a dependant
-    run("clone", "j1", "-n", "j1c")
+    ok("create", "-r", REL, "-n", "tpl", "template=yes")
+    ok("create", "-t", "tpl", "-n", "j1")
+    ok("create", "-t", "tpl", "-n", "j2", "-T")  # a copy: not a dependant
+    ok("clone", "j1", "-n", "j1c")
     mid = names(fetched)
     result = iocjail("destroy", "-f", "tpl")
     assert result.exit_code == 1
@@ -76,19 +70,19 @@ def test_dependants_block_unless_recursive(fetched):
 def test_iocage_leftover_template_snapshot_goes_too(fetched, iocroot):
     """iocage snapshots templates recursively (templates/T@NAME); that parent snapshot goes."""
     r = f"{fetched}/iocage"
-    run("create", "-r", REL, "-n", "tpl", "template=yes")
+    ok("create", "-r", REL, "-n", "tpl", "template=yes")
     before = names(fetched)
     zfs("snapshot", "-r", f"{r}/templates/tpl@old")
     zfs("create", f"{r}/jails/old")
     zfs("clone", f"{r}/templates/tpl/root@old", f"{r}/jails/old/root")
     (iocroot / "jails" / "old" / "config.json").write_text('{"CONFIG_VERSION": "34"}')
-    assert run("destroy", "-f", "old") == "Destroyed old\n"
+    assert ok("destroy", "-f", "old") == "Destroyed old\n"
     assert names(fetched) == before
 
 
 def test_a_clone_outside_the_tree_blocks(fetched):
     r = f"{fetched}/iocage"
-    run("create", "-r", REL, "-n", "www1")
+    ok("create", "-r", REL, "-n", "www1")
     zfs("snapshot", f"{r}/jails/www1/root@mine")
     zfs("clone", f"{r}/jails/www1/root@mine", f"{fetched}/elsewhere")
     before = names(fetched)
@@ -98,7 +92,7 @@ def test_a_clone_outside_the_tree_blocks(fetched):
 
 
 def test_a_running_jail_is_named_in_the_question_and_kept_on_no(fetched, mark_running):
-    run("create", "-r", REL, "-n", "up1")
+    ok("create", "-r", REL, "-n", "up1")
     before = names(fetched)
     mark_running("up1")
     result = iocjail("destroy", "up1", input="n\n")

@@ -7,21 +7,15 @@ import json
 import pytest
 
 from iocjail.services.templates import is_template
-from tests.support.cli import iocjail, names, prop
+from tests.support.cli import iocjail, names, ok, prop
 
 REL = "13.2-RELEASE"
 
 
-def run(*args: str) -> str:
-    result = iocjail(*args)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
 def test_to_a_template_and_back(fetched, iocroot):
     r = f"{fetched}/iocage"
-    run("create", "-r", REL, "-n", "dns", "ip4_addr=192.0.2.53")
-    out = run("set", "template=yes", "notes=resolver", "dns")
+    ok("create", "-r", REL, "-n", "dns", "ip4_addr=192.0.2.53")
+    out = ok("set", "template=yes", "notes=resolver", "dns")
     assert out == "template: 0 -> 1\nnotes: none -> resolver\n"
     assert f"{r}/templates/dns" in names(fetched) and f"{r}/jails/dns" not in names(fetched)
     assert prop(f"{r}/templates/dns/root", "origin") == f"{r}/releases/{REL}/root@dns"
@@ -31,11 +25,11 @@ def test_to_a_template_and_back(fetched, iocroot):
     with pytest.raises(OSError):  # readonly (zfs-fuse misreports the property while mounted)
         (iocroot / "templates" / "dns" / "root" / "probe").write_text("x")
     # a set on the template keeps it readonly and in place
-    assert run("set", "priority=3", "dns") == "priority: 99 -> 3\n"
+    assert ok("set", "priority=3", "dns") == "priority: 99 -> 3\n"
     assert json.loads((iocroot / "templates" / "dns" / "config.json").read_text())["priority"] == "3"
 
-    run("create", "-t", "dns", "-n", "dns1")
-    assert run("set", "template=no", "dns") == "template: 1 -> 0\n"
+    ok("create", "-t", "dns", "-n", "dns1")
+    assert ok("set", "template=no", "dns") == "template: 1 -> 0\n"
     assert f"{r}/jails/dns" in names(fetched) and f"{r}/templates/dns" not in names(fetched)
     cfg = json.loads((iocroot / "jails" / "dns" / "config.json").read_text())
     assert (cfg["type"], cfg["template"]) == ("jail", "0") and not is_template(cfg)
@@ -45,7 +39,7 @@ def test_to_a_template_and_back(fetched, iocroot):
 
 
 def test_refusals(fetched, iocroot, mark_running):
-    run("create", "-r", REL, "-n", "web")
+    ok("create", "-r", REL, "-n", "web")
     before = names(fetched)
     result = iocjail("set", "template=yes", "default")
     assert result.exit_code == 2 and "cannot be set on default" in result.output

@@ -305,7 +305,7 @@ def test_upgrade_of_a_thin_jail_runs_the_loop_and_sets_release(pool, iocroot):
         return 0
 
     executor = Scripted(install=install)
-    done = upgrades.upgrade(pool, "thin", NEW, executor=executor, now=lambda: WHEN)
+    done = upgrades.upgrade(pool, "thin", NEW, executor=executor, now=lambda: WHEN).outcome
     assert [s.argv[-2:] for s in executor.ran] == [(NEW, "upgrade"), (NEW, "install")]
     assert (done.old, done.new) == ("13.2-RELEASE-p4", "14.1-RELEASE-p2")
     assert done.snapshot == f"{pool.pool}/iocage/jails/thin@ioc_upgrade_13.2-RELEASE-p4_{STAMP}"
@@ -324,7 +324,7 @@ def test_upgrade_all_upgrades_what_can_go_and_names_the_rest(pool, iocroot):
 
     executor = Scripted(upgrade=upgrade, install=install)
     seen: list[str] = []
-    results = upgrades.upgrade_all(pool, NEW, executor=executor, now=lambda: WHEN, begin=seen.append)
+    results = upgrades.upgrade_all(pool, NEW, executor=executor, now=lambda: WHEN, begin=seen.append).results
     by = {r.name: r for r in results}
     assert [r.name for r in results] == ["base", "thick", "thin"] and seen == ["thick", "thin"]  # no template
     assert by["base"].skipped.startswith("base: a basejail is upgraded onto a fetched release")  # 14.1 not here
@@ -334,7 +334,7 @@ def test_upgrade_all_upgrades_what_can_go_and_names_the_rest(pool, iocroot):
         "thin": "14.1-RELEASE-p2", "thick": "13.2-RELEASE-p4", "base": "13.2-RELEASE-p4"}
     # again: thin is there already, and says so; thick is tried again
     later = WHEN.replace(minute=9)  # the failed try's snapshot stays, under its own time
-    again = {r.name: r for r in upgrades.upgrade_all(pool, NEW, executor=Scripted(), now=lambda: later)}
+    again = {r.name: r for r in upgrades.upgrade_all(pool, NEW, executor=Scripted(), now=lambda: later).results}
     assert again["thin"].skipped == "thin: the jail already runs 14.1-RELEASE-p2: use iocjail update for its patches"
     assert again["thick"].result is not None
 
@@ -380,7 +380,7 @@ def new_release(pool, iocroot, mirror):
 def test_upgrade_of_a_basejail_repoints_it_restarts_it_and_merges_etc(pool, iocroot, new_release):
     fstab = (iocroot / "jails" / "base" / "fstab").read_text()
     runtime, executor = Runtime(running=True), Scripted()
-    done = upgrades.upgrade(pool, "base", NEW, executor=executor, runtime=runtime, now=lambda: WHEN)
+    done = upgrades.upgrade(pool, "base", NEW, executor=executor, runtime=runtime, now=lambda: WHEN).outcome
     assert (done.kind, done.old, done.new, done.release) == ("basejail", "13.2-RELEASE-p4", "14.1-RELEASE-p2", NEW)
     moved = (iocroot / "jails" / "base" / "fstab").read_text()
     assert moved == fstab.replace(f"/releases/{REL}/root/", f"/releases/{NEW}/root/") and moved != fstab
