@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from iocjail.errors import DatasetExists, IocjailError
+from iocjail.errors import DatasetExists, DatasetNotFound, IocjailError
 from iocjail.model import properties
 from iocjail.model.provision import DEFAULT_RC_CONF
 from iocjail.platform import safe_paths

@@ -7,9 +7,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 from iocjail.errors import IocjailError
+from iocjail.fetch.names import validate_release
 from iocjail.model.datasets import plan_destroy
 from iocjail.site.host import Host
-from iocjail.site.releases import all_releases, lock
+from iocjail.site.releases import ReleaseNotFound, all_releases, lock
 
 DEPENDANT_CATEGORIES = ("jails", "templates")
 
