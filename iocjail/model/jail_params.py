@@ -8,11 +8,13 @@ host's FreeBSD version drops what older kernels do not know.
 
 Decisions the caller must know:
 
-* ``cfg`` is the effective config *after* the start-time decisions the services make with host
+* ``settings`` is the effective config *after* the start-time decisions the services make with host
   facts (NAT address, localhost_ip allocation, prefixing the default interface to bare
-  addresses); this module only reads it. Every value goes through the registry again, so a
-  hand-edited config.json fails here with the key's name, not inside jail(8).
-* ``assign_localhost`` adds ``lo0|<localhost_ip>``, so jail(8) adds and removes that alias itself.
+  addresses); this module only reads it. Every value goes through the registry again
+  (`JailSettings.param`), so a hand-edited config.json fails here with the key's name, not
+  inside jail(8).
+* ``assign_localhost`` adds ``lo0|<localhost_ip>`` (`JailSettings.shared_ip4`), so jail(8) adds
+  and removes that alias itself.
 * ``exec.created`` is passed to jail(8) as iocage does; ``exec_created=False`` leaves it out for
   an engine that runs the hook itself.
 
@@ -24,11 +26,11 @@ value can end its parameter, open a variable, or add another parameter; NUL is r
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from iocjail.errors import InvalidValue, PropertyConflict
-from iocjail.model import addresses as A
 from iocjail.model import properties as P
+from iocjail.model.jail import JailSettings
 from iocjail.model.values import is_true, kernel_name
 
 Param = tuple[str, str | None]
@@ -81,7 +83,7 @@ def _known(host: Version | None, since: Version | None) -> bool:
 
 def jail_params(
     name: str,
-    cfg: Mapping[str, str],
+    settings: JailSettings,
     jaildir: str,
     iocroot: str,
     host_version: str | Version | None = None,
@@ -91,10 +93,10 @@ def jail_params(
 ) -> list[Param]:
     """The parameters of ``jail -c`` for jail ``name`` (see the module docstring)."""
     host = parse_host_version(host_version)
-    get = _reader(cfg)
+    get = settings.param
     jail_zfs = is_true(get("jail_zfs"))
     forced = {"allow_mount", "allow_mount_zfs"} if jail_zfs else set()
-    params: list[Param] = _network(get)
+    params: list[Param] = _network(settings)
     params += [(param, "1") for param, key, since in _FLAGS
                if _known(host, since) and (key in forced or is_true(get(key)))]
     uuid = kernel_name(name)[len("ioc-"):]
@@ -124,36 +126,18 @@ def jail_params(
     if is_true(get("ip_hostname")):
         params.append(("ip_hostname", None))
     params.append(("persist", None))
-    return params + passthrough_params(cfg)
+    return params + passthrough_params(settings.raw)
 
 
-def _reader(cfg: Mapping[str, str]) -> Callable[[str], str]:
-    def get(key: str) -> str:
-        value = cfg.get(key)
-        if value is None:
-            value = P.REGISTRY[key].default
-        if value is None:
-            raise PropertyConflict(f"{key} is not set")
-        return P.canonical(key, value)
-
-    return get
-
-
-def _network(get: Callable[[str], str]) -> list[Param]:
+def _network(settings: JailSettings) -> list[Param]:
+    get = settings.param
     if is_true(get("vnet")):
         extra = get("vnet_interfaces")
         return [("vnet", None)] + [("vnet.interface", nic) for nic in extra.split() if extra != "none"]
-    ip4 = list(A.parse_ip4_addr(get("ip4_addr")))
-    ip6 = A.parse_ip6_addr(get("ip6_addr"))
-    if any(addr.kind != "static" for addr in (*ip4, *ip6)):
+    if any(addr.kind != "static" for addr in (*settings.ip4, *settings.ip6)):
         raise PropertyConflict("DHCP and accept_rtadv addresses need vnet=1")
-    if is_true(get("assign_localhost")):
-        lo = get("localhost_ip")
-        if lo == "none":
-            raise PropertyConflict("assign_localhost is on but no localhost_ip was allocated")
-        ip4.append(A.Addr("lo0", lo, None))
-    params: list[Param] = [("ip4.addr", str(a)) for a in ip4]
-    params += [("ip6.addr", str(a)) for a in ip6]
+    params: list[Param] = [("ip4.addr", str(a)) for a in settings.shared_ip4()]
+    params += [("ip6.addr", str(a)) for a in settings.ip6]
     return params + [
         ("ip4.saddrsel", get("ip4_saddrsel")), ("ip4", get("ip4")),
         ("ip6.saddrsel", get("ip6_saddrsel")), ("ip6", get("ip6")),

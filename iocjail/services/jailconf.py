@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 
+from iocjail.model.jail import JailSettings
 from iocjail.model.jail_params import Param, jail_params, render_jail_conf
 from iocjail.site import config
 from iocjail.site.host import Host
@@ -19,7 +20,8 @@ def host_version() -> str | None:
 def params(host: Host, name: str) -> tuple[str, list[Param]]:
     ref = resolve(host, name, prefix=True)
     cfg = config.load(host, ref).effective
-    return ref.name, jail_params(ref.name, cfg, str(ref.path), str(host.iocroot), host_version())
+    return ref.name, jail_params(ref.name, JailSettings.from_effective(cfg), str(ref.path), str(host.iocroot),
+                                 host_version())
 
 
 def render(host: Host, name: str) -> str:

@@ -41,6 +41,7 @@ from iocjail.lifecycle.plan import Action, Plan, Step, check_order, op, resolver
 from iocjail.lifecycle.runtime import RUNDIR
 from iocjail.model import addresses as A
 from iocjail.model import devfs, jail_params as JP, nat as N, rctl, vnet as V
+from iocjail.model.jail import JailSettings
 from iocjail.model.values import is_true, kernel_name
 from iocjail.platform import freebsd as F
 from iocjail.platform.freebsd_output import Interface, Route
@@ -135,7 +136,7 @@ def config_updates(name: str, cfg: Mapping[str, str]) -> dict[str, str]:
 
 def runtime_conf(name: str, cfg: Mapping[str, str], facts: FreeBSDFacts, ruleset: int) -> str:
     """/var/run/jail.ioc-NAME.conf (see the module docstring for what differs from jail_params)."""
-    params = JP.jail_params(name, cfg, facts.jaildir, facts.iocroot, facts.host_version, ruleset,
+    params = JP.jail_params(name, JailSettings.from_effective(cfg), facts.jaildir, facts.iocroot, facts.host_version, ruleset,
                             exec_created=False)
     out: list[JP.Param] = []
     for key, value in params:

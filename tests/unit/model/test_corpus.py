@@ -9,6 +9,7 @@ import pytest
 from iocjail.model import config as C
 from iocjail.model import jail_params as J
 from iocjail.model import properties as P
+from iocjail.model.jail import JailSettings
 from iocjail.model.rctl import RCTL_KEYS, rctl_rules
 from tests.unit.model.jailconf_reader import read
 
@@ -30,7 +31,7 @@ def migrated(name: str) -> dict[str, str]:
 def params_of(name: str, host_version: str | None = None) -> list[J.Param]:
     cfg = migrated(name)
     jail = cfg["host_hostuuid"]
-    return J.jail_params(jail, C.effective(DEFAULTS, cfg), f"/iocage/jails/{jail}", "/iocage", host_version)
+    return J.jail_params(jail, JailSettings.from_effective(C.effective(DEFAULTS, cfg)), f"/iocage/jails/{jail}", "/iocage", host_version)
 
 
 # file -> (changed by migration?, values after migration, keys that must stay absent)

@@ -8,10 +8,15 @@ from iocjail.errors import InvalidValue, PropertyConflict
 from iocjail.model import config as C
 from iocjail.model import jail_params as J
 from iocjail.model import properties as P
+from iocjail.model.jail import JailSettings
 from tests.unit.model.jailconf_reader import Breakout, read
 
 DEFAULTS = P.default_config(mac_prefix="02ff60", hostid="abc")
 JAILDIR, IOCROOT = "/iocage/jails/www", "/iocage"
+
+
+def jail_params(name: str, cfg: dict[str, str], *args, **kwargs) -> list[J.Param]:
+    return J.jail_params(name, JailSettings.from_effective(cfg), *args, **kwargs)
 
 
 def cfg_of(name: str = "www", **kw: str) -> dict[str, str]:
@@ -34,13 +39,13 @@ SHARED_NET = [("ip4.saddrsel", "1"), ("ip4", "new"), ("ip6.saddrsel", "1"), ("ip
 
 
 def test_defaults_non_vnet():
-    params = J.jail_params("www", cfg_of(ip4_addr="em0|10.0.0.5/24,10.0.0.6"), JAILDIR, IOCROOT, devfs_ruleset=1001)
+    params = jail_params("www", cfg_of(ip4_addr="em0|10.0.0.5/24,10.0.0.6"), JAILDIR, IOCROOT, devfs_ruleset=1001)
     assert params == [("ip4.addr", "em0|10.0.0.5/24"), ("ip4.addr", "10.0.0.6"), *SHARED_NET, *DEFAULT_FLAGS,
                       *tail(ruleset="1001"), ("persist", None)]
 
 
 def test_vnet_jail_has_no_ip_params():
-    params = J.jail_params("www", cfg_of(vnet="1", ip4_addr="vnet0|10.0.0.5/24", vnet_interfaces="em1 em2"),
+    params = jail_params("www", cfg_of(vnet="1", ip4_addr="vnet0|10.0.0.5/24", vnet_interfaces="em1 em2"),
                            JAILDIR + "/", IOCROOT + "/")
     assert params == [("vnet", None), ("vnet.interface", "em1"), ("vnet.interface", "em2"), *DEFAULT_FLAGS,
                       *tail(), ("persist", None)]
@@ -49,7 +54,7 @@ def test_vnet_jail_has_no_ip_params():
 def test_flags_only_when_on_and_in_iocage_order():
     cfg = cfg_of(allow_mount_zfs="1", allow_raw_sockets="on", allow_mlock="1", mount_fdescfs="0",
                  allow_set_hostname="0", allow_nfsd="1", allow_mount_tmpfs="1", ip_hostname="1")
-    params = J.jail_params("www", cfg, JAILDIR, IOCROOT)
+    params = jail_params("www", cfg, JAILDIR, IOCROOT)
     flags = [p for p in params if p[0].startswith(("allow.", "mount.")) and p[0] != "mount.fstab"]
     assert flags == [("allow.mlock", "1"), ("allow.mount.tmpfs", "1"), ("allow.nfsd", "1"), ("mount.devfs", "1"),
                      ("allow.raw_sockets", "1"), ("allow.mount.zfs", "1")]
@@ -67,66 +72,66 @@ def test_flags_only_when_on_and_in_iocage_order():
 ])
 def test_host_version_gates(version, absent):
     every = dict(allow_mlock="1", allow_mount_fusefs="1", allow_vmm="1", allow_nfsd="1", allow_mount_tmpfs="1")
-    keys = {k for k, _ in J.jail_params("www", cfg_of(**every), JAILDIR, IOCROOT, host_version=version)}
+    keys = {k for k, _ in jail_params("www", cfg_of(**every), JAILDIR, IOCROOT, host_version=version)}
     gated = {"mount.fdescfs", "allow.mount.tmpfs", "sysvmsg", "sysvsem", "sysvshm", "allow.mlock",
              "allow.mount.fusefs", "allow.vmm", "exec.created", "allow.nfsd"}
     assert gated - keys == (gated if absent == "all" else absent)
 
 
 def test_jail_zfs_forces_mount_permissions_and_statfs():
-    params = dict(J.jail_params("www", cfg_of(jail_zfs="1"), JAILDIR, IOCROOT))
+    params = dict(jail_params("www", cfg_of(jail_zfs="1"), JAILDIR, IOCROOT))
     assert params["allow.mount"] == "1" and params["allow.mount.zfs"] == "1" and params["enforce_statfs"] == "1"
-    params = dict(J.jail_params("www", cfg_of(jail_zfs="1", enforce_statfs="0"), JAILDIR, IOCROOT))
+    params = dict(jail_params("www", cfg_of(jail_zfs="1", enforce_statfs="0"), JAILDIR, IOCROOT))
     assert params["enforce_statfs"] == "0"
 
 
 def test_assign_localhost_adds_lo0_alias():
-    params = J.jail_params("www", cfg_of(assign_localhost="1", localhost_ip="127.0.0.9"), JAILDIR, IOCROOT)
+    params = jail_params("www", cfg_of(assign_localhost="1", localhost_ip="127.0.0.9"), JAILDIR, IOCROOT)
     assert params[0] == ("ip4.addr", "lo0|127.0.0.9")
     with pytest.raises(PropertyConflict, match="no localhost_ip"):
-        J.jail_params("www", cfg_of(assign_localhost="1"), JAILDIR, IOCROOT)
+        jail_params("www", cfg_of(assign_localhost="1"), JAILDIR, IOCROOT)
 
 
 @pytest.mark.parametrize("kw", [{"ip4_addr": "DHCP"}, {"ip6_addr": "em0|accept_rtadv"}])
 def test_dynamic_addresses_need_vnet(kw):
     with pytest.raises(PropertyConflict, match="need vnet"):
-        J.jail_params("www", cfg_of(**kw), JAILDIR, IOCROOT)
+        jail_params("www", cfg_of(**kw), JAILDIR, IOCROOT)
 
 
 def test_bad_stored_value_is_named():
     with pytest.raises(InvalidValue, match="invalid value for securelevel: '9'"):
-        J.jail_params("www", cfg_of(securelevel="9"), JAILDIR, IOCROOT)
+        jail_params("www", cfg_of(securelevel="9"), JAILDIR, IOCROOT)
 
 
 def test_dotted_name_uses_kernel_name():
-    params = dict(J.jail_params("web.a", cfg_of("web.a"), "/iocage/jails/web.a", IOCROOT))
+    params = dict(jail_params("web.a", cfg_of("web.a"), "/iocage/jails/web.a", IOCROOT))
     assert params["name"] == "ioc-web_a" and params["host.hostuuid"] == "web_a"
     assert params["exec.consolelog"] == "/iocage/log/ioc-web_a-console.log"
     assert params["path"] == "/iocage/jails/web.a/root"
 
 
 def test_exec_created_can_be_left_to_the_engine():
-    keys = [k for k, _ in J.jail_params("www", cfg_of(), JAILDIR, IOCROOT, exec_created=False)]
+    keys = [k for k, _ in jail_params("www", cfg_of(), JAILDIR, IOCROOT, exec_created=False)]
     assert "exec.created" not in keys
 
 
 def test_passthrough_params_last_sorted_and_none_skipped():
     cfg = cfg_of(**{"jail_param_osrelease": "12.4-RELEASE", "jail_param_allow.read_msgbuf": "1",
                     "jail_param_linux.osname": "none"})
-    params = J.jail_params("www", cfg, JAILDIR, IOCROOT)
+    params = jail_params("www", cfg, JAILDIR, IOCROOT)
     assert params[-3:] == [("persist", None), ("allow.read_msgbuf", "1"), ("osrelease", "12.4-RELEASE")]
 
 
 def test_reserved_passthrough_in_a_hand_edited_config_fails():
     with pytest.raises(Exception, match="managed by iocjail"):
-        J.jail_params("www", cfg_of(**{"jail_param_exec.start": "/bin/sh"}), JAILDIR, IOCROOT)
+        jail_params("www", cfg_of(**{"jail_param_exec.start": "/bin/sh"}), JAILDIR, IOCROOT)
 
 
 def test_every_registry_jail_param_is_built():
     cfg = cfg_of(**{p.name: "1" for p in P.PROPS if p.jail_param and p.parse is P.V.boolean and p.name != "vnet"},
                  ip4_addr="10.0.0.1", ip6_addr="fd00::1")
-    built = {k for k, _ in J.jail_params("www", cfg, JAILDIR, IOCROOT)}
-    vnet = {k for k, _ in J.jail_params("www", cfg_of(vnet="1", vnet_interfaces="em1"), JAILDIR, IOCROOT)}
+    built = {k for k, _ in jail_params("www", cfg, JAILDIR, IOCROOT)}
+    vnet = {k for k, _ in jail_params("www", cfg_of(vnet="1", vnet_interfaces="em1"), JAILDIR, IOCROOT)}
     declared = {p.jail_param for p in P.PROPS if p.jail_param}
     assert declared - built - vnet == set()
 
@@ -159,7 +164,7 @@ def test_render_refuses_nul_bad_keys_and_duplicates():
 
 
 def test_rendered_defaults_read_back():
-    params = J.jail_params("www", cfg_of(exec_created='echo "$HOME"; }'), JAILDIR, IOCROOT)
+    params = jail_params("www", cfg_of(exec_created='echo "$HOME"; }'), JAILDIR, IOCROOT)
     assert read(J.render_jail_conf("www", params)) == ("ioc-www", params)
 
 
