@@ -23,8 +23,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from iocjail.model.values import is_true
-
 # jail(8)'s order of a start (DESIGN.md, seed 004); a platform's plan uses these names, in order.
 START_ORDER = ("exec.prepare", "ip4.addr", "ip6.addr", "mount", "mount.fstab", "mount.devfs",
                "mount.fdescfs", "mount.procfs", "exec.prestart", "jail", "exec.created",
@@ -146,18 +144,3 @@ class RootFacts(Protocol):
     def resolv_conf(self) -> str | None: ...  # the host's /etc/resolv.conf, None if it has none
     @property
     def localtime(self) -> bool: ...  # the host has /etc/localtime
-
-
-def resolver_step(cfg: Mapping[str, str], facts: RootFacts) -> Step:
-    """resolv.conf from `resolver` and localtime from `host_time` (reference §2.7), the same on
-    every platform, written through the no-follow ops: the jail's root user owns every path under ROOT."""
-    do: list[Action] = []
-    resolver = cfg.get("resolver", "/etc/resolv.conf")
-    if resolver in ("/etc/resolv.conf", "none"):
-        if facts.resolv_conf is not None:
-            do.append(op("write", facts.root, "/etc/resolv.conf", facts.resolv_conf))
-    elif resolver != "/dev/null":
-        do.append(op("write", facts.root, "/etc/resolv.conf", "".join(f"{line}\n" for line in resolver.split(";"))))
-    if is_true(cfg.get("host_time", "1")) and facts.localtime:
-        do.append(op("copy", "/etc/localtime", facts.root, "/etc/localtime"))
-    return Step("resolver", tuple(do))

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from iocjail.errors import PropertyConflict
 from iocjail.model import addresses as A
-from iocjail.model.values import is_true
+from iocjail.model.jail import JailSettings
 
 IGNORED_HOST_NICS = ("vnet", "bridge", "epair", "pflog")  # prefixes iocage skips in check_aliases
 
@@ -107,42 +107,39 @@ def jail_side(nic: str) -> str:
     return f"epair{nic[len('vnet'):]}b"
 
 
-def vnet_plan(name: str, cfg: Mapping[str, str], jid: int, host: HostNet) -> VnetPlan:
+def vnet_plan(name: str, settings: JailSettings, jid: int, host: HostNet) -> VnetPlan:
     """Every vnet NIC of jail ``name`` with the JID it gets; raises on unusable settings."""
-    pairs = A.parse_interfaces(cfg.get("interfaces", "vnet0:bridge0"))
-    ip4 = A.parse_ip4_addr(cfg.get("ip4_addr", "none"))
-    ip6 = A.parse_ip6_addr(cfg.get("ip6_addr", "none"))
-    nat = is_true(cfg.get("nat"))
-    dhcp_all = is_true(cfg.get("dhcp"))
+    s = settings
+    pairs, ip4, ip6, nat = s.interfaces, s.ip4, s.ip6, s.nat
     nics_known = {nic for nic, _ in pairs}
-    others = set(cfg.get("vnet_interfaces", "none").replace(",", " ").split()) - {"none"} | {"lo0"}
+    others = set(s.vnet_interfaces) | {"lo0"}
     for addr in (*ip4, *ip6):
         iface = addr.iface or "vnet0"
         if iface not in nics_known and iface not in others:
-            raise PropertyConflict(f"{addr}: {iface} is not one of the jail's interfaces ({cfg.get('interfaces')})")
-    if (dhcp_all or any(a.kind == "dhcp" for a in ip4)) and not is_true(cfg.get("bpf")):
+            raise PropertyConflict(f"{addr}: {iface} is not one of the jail's interfaces ({s.raw.get('interfaces')})")
+    if (s.dhcp or any(a.kind == "dhcp" for a in ip4)) and not s.bpf:
         raise PropertyConflict("DHCP needs bpf=1 (the DHCP client reads /dev/bpf)")
-    default_if = _default_interface(cfg.get("vnet_default_interface", "none"), host)
+    default_if = _default_interface(s.vnet_default_interface, host)
     nics: list[VnetNic] = []
     save: dict[str, str] = {}
     for nic, bridge in pairs:
         if nat and nic == "vnet0":
             bridge = None
-        mac_a, mac_b, new = nic_macs(name, cfg, nic)
+        mac_a, mac_b, new = nic_macs(name, s.raw, nic)
         if new is not None:
             save[f"{nic}_mac"] = new
         mine4 = [a for a in ip4 if (a.iface or "vnet0") == nic]
         mine6 = [a for a in ip6 if (a.iface or "vnet0") == nic]
-        dhcp = dhcp_all or any(a.kind == "dhcp" for a in mine4)
+        dhcp = s.dhcp or any(a.kind == "dhcp" for a in mine4)
         create = bridge is not None and bridge not in host.bridge_members
         members = () if bridge is None else host.bridge_members.get(bridge, ())
         adds = (default_if,) if bridge is not None and default_if and default_if not in members else ()
         nics.append(VnetNic(
             nic=nic, bridge=bridge, host_if=f"{nic}.{jid}", jail_if=jail_side(nic), mac_a=mac_a, mac_b=mac_b,
-            mtu=_mtu(cfg, nic, bridge, (*members, *adds), host, nat),
+            mtu=_mtu(s, nic, bridge, (*members, *adds), host),
             description=f"associated with jail: {name} as nic: {jail_side(nic)}",
             create_bridge=create, bridge_adds=adds,
-            nat_gateway=cfg.get("defaultrouter") if nat and nic == "vnet0" else None,
+            nat_gateway=s.raw.get("defaultrouter") if nat and nic == "vnet0" else None,
             ip4=() if dhcp else tuple(_text(a) for a in mine4 if a.kind == "static"),
             ip6=tuple(_text(a) for a in mine6 if a.kind == "static"),
             dhcp=dhcp, accept_rtadv=any(a.kind == "accept_rtadv" for a in mine6)))
@@ -152,8 +149,8 @@ def vnet_plan(name: str, cfg: Mapping[str, str], jid: int, host: HostNet) -> Vne
     uses_rtadv = any(n.accept_rtadv for n in nics)
     has4 = any(n.ip4 for n in nics) or bool(inside4)
     has6 = any(n.ip6 for n in nics) or bool(inside6)
-    gw4 = _gateway(cfg.get("defaultrouter", "auto"), host.gateway4) if has4 and not uses_dhcp else None
-    gw6 = _gateway(cfg.get("defaultrouter6", "auto"), host.gateway6) if has6 and not uses_rtadv else None
+    gw4 = _gateway(s.defaultrouter, host.gateway4) if has4 and not uses_dhcp else None
+    gw6 = _gateway(s.defaultrouter6, host.gateway6) if has6 and not uses_rtadv else None
     if gw6 and "%" in gw6:  # a link-local gateway names the NIC as the jail sees it
         address, _, zone = gw6.partition("%")
         gw6 = f"{address}%{jail_side(zone) if zone.startswith('vnet') else zone}"
@@ -172,14 +169,13 @@ def _default_interface(value: str, host: HostNet) -> str | None:
     return value
 
 
-def _mtu(cfg: Mapping[str, str], nic: str, bridge: str | None, members: tuple[str, ...], host: HostNet,
-         nat: bool) -> int:
-    value = cfg.get(f"{nic}_mtu", "auto")
+def _mtu(s: JailSettings, nic: str, bridge: str | None, members: tuple[str, ...], host: HostNet) -> int:
+    value = s.mtus.get(nic, "auto")
     if value != "auto":
         return int(value)
-    if bridge is not None and not nat and members and members[0] in host.mtus:
+    if bridge is not None and not s.nat and members and members[0] in host.mtus:
         return host.mtus[members[0]]  # the bridge's first member: a smaller MTU would fragment
-    return int(cfg.get("vnet_default_mtu", "1500"))
+    return s.vnet_default_mtu
 
 
 def _gateway(value: str, host_gateway: str | None) -> str | None:

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from iocjail.errors import IocjailError
-from iocjail.model.rctl import RCTL_KEYS
-from iocjail.model.values import is_true
+from iocjail.model.jail import JailSettings
 
 # (sysctl, required value or None for "present", what needs it, how to get it)
 RACCT = ("kern.racct.enable", "1", "rctl limits",
@@ -34,24 +33,24 @@ class HostFeatureMissing(IocjailError):
     template = "{}: this host cannot start it: {}"
 
 
-def requirements(cfg: Mapping[str, str]) -> list[Requirement]:
-    """The kernel features the effective ``cfg`` needs."""
+def requirements(settings: JailSettings) -> list[Requirement]:
+    """The kernel features the jail's settings need."""
     needed: list[Requirement] = []
-    if any(cfg.get(key, "off") != "off" for key in RCTL_KEYS):
+    if settings.rctl:
         needed.append(RACCT)
-    if is_true(cfg.get("vnet")):
+    if settings.vnet:
         needed.append(VIMAGE)
-    if is_true(cfg.get("nat")):
-        needed += [PF] if cfg.get("nat_backend", "ipfw") == "pf" else [IPFW, IPFW_ONE_PASS]
-    if is_true(cfg.get("mount_linprocfs")):
+    if settings.nat:
+        needed += [PF] if settings.nat_backend == "pf" else [IPFW, IPFW_ONE_PASS]
+    if settings.mount_linprocfs:
         needed.append(LINUX)
     return needed
 
 
-def missing(cfg: Mapping[str, str], sysctls: Mapping[str, str]) -> list[str]:
+def missing(settings: JailSettings, sysctls: Mapping[str, str]) -> list[str]:
     """One line per unmet requirement: what needs it, what is wrong, how to fix it."""
     problems = []
-    for name, value, user, fix in requirements(cfg):
+    for name, value, user, fix in requirements(settings):
         found = sysctls.get(name)
         if found is None:
             problems.append(f"{user} needs {name}, which this kernel lacks: {fix}")
@@ -60,7 +59,7 @@ def missing(cfg: Mapping[str, str], sysctls: Mapping[str, str]) -> list[str]:
     return problems
 
 
-def check_host(name: str, cfg: Mapping[str, str], sysctls: Mapping[str, str]) -> None:
-    problems = missing(cfg, sysctls)
+def check_host(name: str, settings: JailSettings, sysctls: Mapping[str, str]) -> None:
+    problems = missing(settings, sysctls)
     if problems:
         raise HostFeatureMissing(name, "; ".join(problems))

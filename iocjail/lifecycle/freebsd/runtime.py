@@ -35,13 +35,13 @@ from iocjail.lifecycle.engine import Runner, stop_plan_lines
 from iocjail.lifecycle.freebsd.checks import HOST_SYSCTLS
 from iocjail.lifecycle.freebsd.plan import FreeBSDFacts, build_freebsd_plan, config_updates
 from iocjail.lifecycle.freebsd.runner import FreeBSDRunner, LoggedFn, append_to_log, describe_action
-from iocjail.lifecycle.linux.plan import clean_env
 from iocjail.lifecycle.plan import Action, Plan, Step
 from iocjail.lifecycle.runtime import Built, Command, JailSite, Running, Wrap
-from iocjail.model import addresses as A
+from iocjail.lifecycle.steps import clean_env
 from iocjail.model import plugin_manifest as M
 from iocjail.model.devfs import DevfsRules
 from iocjail.model.fstab import Entry as FstabEntry
+from iocjail.model.jail import JailSettings
 from iocjail.model.plugin_files import manifest_copy_name
 from iocjail.model.values import is_true, kernel_name
 from iocjail.platform import freebsd as F
@@ -84,9 +84,9 @@ def gather_facts(cfg: Mapping[str, str], *, jid: int, jaildir: str, iocroot: str
 def assumed_facts(cfg: Mapping[str, str], *, jid: int, jaildir: str, iocroot: str, pool: str,
                   rundir: str) -> FreeBSDFacts:
     """Stand-in facts for rendering a FreeBSD plan on another system (see the module docstring)."""
-    named = {cfg.get("vnet_default_interface", "none"), cfg.get("nat_interface", "none")}
-    addrs = (*A.parse_ip4_addr(cfg.get("ip4_addr", "none")), *A.parse_ip6_addr(cfg.get("ip6_addr", "none")))
-    named |= {a.iface for a in addrs if a.iface}
+    settings = JailSettings.from_effective(cfg)
+    named = {settings.vnet_default_interface, settings.nat_interface}
+    named |= {a.iface for a in (*settings.ip4, *settings.ip6) if a.iface}
     names = sorted(n for n in named - {"none", "auto"} if n and not n.startswith("vnet")) + [DEFAULT_IF]
     interfaces = {n: O.Interface(n, ("UP",), 1500) for n in names}
     return FreeBSDFacts(
@@ -106,7 +106,7 @@ def free_jid(reserved: int, in_use: set[int]) -> int:
 
 def plan_lines(name: str, cfg: Mapping[str, str], facts: FreeBSDFacts, *, assumed: bool) -> tuple[Plan, list[str], list[str]]:
     """(plan, start lines, stop lines) of `start --plan` / `stop --plan` for the FreeBSD runtime."""
-    plan = build_freebsd_plan(name, cfg, facts)
+    plan = build_freebsd_plan(name, JailSettings.from_effective(cfg), facts)
     log = plan.facts["console_log"]
 
     def describe(action: Action) -> str:
@@ -188,7 +188,8 @@ class FreeBSDRuntime:
         facts = gather_facts(cfg, jid=jid, jaildir=str(site.jaildir), iocroot=str(site.iocroot), pool=site.pool,
                              rundir=str(site.rundir), datasets=datasets, run=self._run, etc=self._etc)
         facts = replace(facts, conf_dir=self._conf_dir, plugin_devfs=plugin_devfs(site.jaildir, cfg))
-        return Built(build_freebsd_plan(site.name, cfg, facts), config_updates(site.name, cfg))
+        settings = JailSettings.from_effective(cfg)
+        return Built(build_freebsd_plan(site.name, settings, facts), config_updates(site.name, settings))
 
     def runner(self, rundir: Path, facts: Mapping[str, str], wrap: Wrap | None = None) -> Runner:
         runner: Runner = FreeBSDRunner(rundir, facts.get("console_log"), run=self._run, logged=self._logged)

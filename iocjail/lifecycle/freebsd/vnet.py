@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from iocjail.lifecycle.plan import Action, Step, op, run
+from iocjail.lifecycle.steps import StepBuilder
 from iocjail.model import vnet as V
-from iocjail.model.values import is_true
+from iocjail.model.jail import JailSettings
 from iocjail.platform import freebsd as F
 from iocjail.platform.freebsd_output import Interface, Route
 
@@ -32,51 +33,45 @@ def host_net(interfaces: Mapping[str, Interface], routes: Mapping[int, Route]) -
                      gateway6=six.gateway if six else None)
 
 
-def vnet_step(name: str, cfg: Mapping[str, str], jid: int, host: V.HostNet) -> Step:
-    plan = V.vnet_plan(name, cfg, jid, host)
-    fib = cfg.get("exec_fib", "0")
-    do: list[Action] = []
-    undo: list[Action] = []
+def vnet_step(name: str, settings: JailSettings, jid: int, host: V.HostNet) -> Step:
+    plan = V.vnet_plan(name, settings, jid, host)
+    b = StepBuilder("vnet.interface")
 
-    def inside(*cmd: str, needs: int = 0) -> Action:
-        return run(*F.jexec_argv(name, cmd, fib=fib), needs=needs)
+    def inside(*cmd: str) -> Action:
+        return run(*F.jexec_argv(name, cmd, fib=settings.exec_fib))
 
     def rc_conf(assignment: str) -> None:
-        do.append(inside(*F.sysrc_argv(assignment)))
-        undo.append(inside(*F.sysrc_argv(assignment.split("=", 1)[0], delete=True), needs=len(do)))
+        b.pair(inside(*F.sysrc_argv(assignment)), inside(*F.sysrc_argv(assignment.split("=", 1)[0], delete=True)))
 
     for nic in plan.nics:
         if nic.bridge and (nic.create_bridge or nic.bridge_adds):
-            do.append(op("bridge", nic.bridge, *nic.bridge_adds))
-            if nic.create_bridge:
-                undo.append(op("unbridge", nic.bridge, *nic.bridge_adds, needs=len(do)))
+            b.pair(op("bridge", nic.bridge, *nic.bridge_adds),
+                   op("unbridge", nic.bridge, *nic.bridge_adds) if nic.create_bridge else None)
         key = f"{nic.nic}_epair"
         side_b = "{" + key + "}b"
-        do.append(op("epair", nic.host_if, key))
-        undo.append(run(*F.iface_destroy_argv(nic.host_if), needs=len(do)))
-        do += [run(*F.iface_mtu_argv(nic.host_if, nic.mtu)), run(*F.iface_link_argv(nic.host_if, nic.mac_a)),
-               run(*F.iface_description_argv(nic.host_if, nic.description)), run(*F.vnet_move_argv(side_b, name)),
-               inside(*F.iface_mtu_argv(side_b, nic.mtu)), inside(*F.iface_rename_argv(side_b, nic.jail_if)),
-               inside(*F.iface_link_argv(nic.jail_if, nic.mac_b))]
+        b.pair(op("epair", nic.host_if, key), run(*F.iface_destroy_argv(nic.host_if)))
+        b.add(run(*F.iface_mtu_argv(nic.host_if, nic.mtu)), run(*F.iface_link_argv(nic.host_if, nic.mac_a)),
+              run(*F.iface_description_argv(nic.host_if, nic.description)), run(*F.vnet_move_argv(side_b, name)),
+              inside(*F.iface_mtu_argv(side_b, nic.mtu)), inside(*F.iface_rename_argv(side_b, nic.jail_if)),
+              inside(*F.iface_link_argv(nic.jail_if, nic.mac_b)))
         if nic.bridge:
-            do.append(run(*F.bridge_addm_argv(nic.bridge, nic.host_if)))
-            undo.append(run(*F.bridge_deletem_argv(nic.bridge, nic.host_if), needs=len(do)))
+            b.pair(run(*F.bridge_addm_argv(nic.bridge, nic.host_if)), run(*F.bridge_deletem_argv(nic.bridge, nic.host_if)))
         elif nic.nat_gateway:
-            do.append(run("ifconfig", nic.host_if, "inet", f"{nic.nat_gateway}/30"))
-        do.append(run(*F.iface_up_argv(nic.host_if)))
+            b.add(run("ifconfig", nic.host_if, "inet", f"{nic.nat_gateway}/30"))
+        b.add(run(*F.iface_up_argv(nic.host_if)))
         if nic.dhcp:
             rc_conf(f"ifconfig_{nic.jail_if}=SYNCDHCP")
         if nic.accept_rtadv:
             rc_conf(f"ifconfig_{nic.jail_if}_ipv6={RTADV}")
-        do += [inside(*F.iface_address_argv(nic.jail_if, 4, a)) for a in nic.ip4]
-        do += [inside(*F.iface_address_argv(nic.jail_if, 6, a)) for a in nic.ip6]
-        do.append(inside(*F.iface_up_argv(nic.jail_if)))
-    do += [inside(*F.iface_address_argv(iface, 4, a)) for iface, a in plan.other_ip4]
-    do += [inside(*F.iface_address_argv(iface, 6, a)) for iface, a in plan.other_ip6]
-    if is_true(cfg.get("rtsold")) or any(n.accept_rtadv for n in plan.nics):
+        b.add(*(inside(*F.iface_address_argv(nic.jail_if, 4, a)) for a in nic.ip4))
+        b.add(*(inside(*F.iface_address_argv(nic.jail_if, 6, a)) for a in nic.ip6))
+        b.add(inside(*F.iface_up_argv(nic.jail_if)))
+    b.add(*(inside(*F.iface_address_argv(iface, 4, a)) for iface, a in plan.other_ip4))
+    b.add(*(inside(*F.iface_address_argv(iface, 6, a)) for iface, a in plan.other_ip6))
+    if settings.rtsold or any(n.accept_rtadv for n in plan.nics):
         rc_conf("rtsold_enable=YES")
     if plan.gateway4:
-        do.append(inside(*F.route_default_argv(4, plan.gateway4)))
+        b.add(inside(*F.route_default_argv(4, plan.gateway4)))
     if plan.gateway6:
-        do.append(inside(*F.route_default_argv(6, plan.gateway6)))
-    return Step("vnet.interface", tuple(do), tuple(reversed(undo)))
+        b.add(inside(*F.route_default_argv(6, plan.gateway6)))
+    return b.step()

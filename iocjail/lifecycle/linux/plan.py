@@ -31,13 +31,14 @@ Not on Linux (yet): rctl limits and cpuset are not applied; DHCP and accept_rtad
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from iocjail.errors import UsageError
-from iocjail.lifecycle.plan import Action, Plan, Step, check_order, op, resolver_step, run
-from iocjail.model import addresses as A
-from iocjail.model.values import is_true, kernel_name
+from iocjail.lifecycle.plan import Action, Plan, Step, check_order, op, run
+from iocjail.lifecycle.steps import StepBuilder, clean_env, hook, hook_env, resolver_step
+from iocjail.model.jail import JailSettings
+from iocjail.model.values import kernel_name
 
 NSENTER_NET = ("nsenter", "--target", "{pid}", "--net")
 # (name under /dev, mode, major, minor) — the nodes of a minimal /dev, as devfs ruleset 4 unhides.
@@ -46,7 +47,6 @@ DEV_NODES = (("null", 0o666, 1, 3), ("zero", 0o666, 1, 5), ("full", 0o666, 1, 7)
 DEV_LINKS = (("ptmx", "pts/ptmx"), ("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
              ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"))
 RUNTIME_FSTYPES = ("procfs", "linprocfs", "fdescfs", "linsysfs", "devfs")  # the runtime provides these
-CLEAN_PATH = "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin:/root/bin"
 _ESCAPE = re.compile(r"\\([0-7]{3})")
 
 
@@ -75,24 +75,15 @@ class Mount:
     options: str
 
 
-def clean_env(caller: Mapping[str, str]) -> dict[str, str]:
-    """The environment of commands run inside with exec_clean=1 (iocage's exec, §1.10)."""
-    lang = caller.get("LANG") or "en_US.UTF-8"
-    return {"PATH": CLEAN_PATH, "PWD": "/", "HOME": "/", "TERM": caller.get("TERM") or "xterm-256color",
-            "LANG": lang, "LC_ALL": caller.get("LC_ALL") or lang, "USER": "root", "SHELL": "/bin/sh"}
-
-
-def network_mode(name: str, cfg: Mapping[str, str]) -> str:
+def network_mode(name: str, settings: JailSettings) -> str:
     """`vnet`, `host` (shares the host's network) or `private` (loopback only); refuses shared-IP."""
-    if is_true(cfg.get("vnet")):
+    if settings.vnet:
         return "vnet"
-    ip4 = A.parse_ip4_addr(cfg.get("ip4_addr", "none"))
-    ip6 = A.parse_ip6_addr(cfg.get("ip6_addr", "none"))
-    if ip4 or ip6 or is_true(cfg.get("dhcp")):
+    if settings.ip4 or settings.ip6 or settings.dhcp:
         raise UnsupportedOnLinux(name, "ip4_addr/ip6_addr without vnet is FreeBSD's shared-IP mode, which Linux "
                                  "does not have; set vnet=on (own network stack), or ip4_addr=none with "
                                  "ip4=inherit to share the host's network")
-    if "inherit" in (cfg.get("ip4"), cfg.get("ip6")):
+    if "inherit" in (settings.ip4_mode, settings.ip6_mode):
         return "host"
     return "private"
 
@@ -148,37 +139,36 @@ def _inside(dest: str, root: str) -> str | None:
     return "/" + "/".join(parts)
 
 
-def build_linux_plan(name: str, cfg: Mapping[str, str], facts: LinuxFacts) -> Plan:
+def build_linux_plan(name: str, settings: JailSettings, facts: LinuxFacts) -> Plan:
     """The start plan of jail `name` (see the module docstring for the steps)."""
-    net = network_mode(name, cfg)
+    s = settings
+    net = network_mode(name, s)
     root = facts.root
-    hooks = _Hooks(name, cfg, facts)
-    steps = [
-        # undone last, once the jail is gone: what is still mounted under ROOT wherever the jail
-        # moved it, then ROOT private again
-        Step("mount", (op("share", root),), (op("umount_under", root, needs=1), op("private", root, needs=1))),
-        _fstab_step(parse_fstab(name, facts.fstab, root), root),
-    ]
-    if is_true(cfg.get("mount_devfs", "1")):
+    env = {**hook_env(name, s, facts.jid), "IOCJAIL_ROOT": root}
+    # undone last, once the jail is gone: what is still mounted under ROOT wherever the jail
+    # moved it, then ROOT private again
+    mount = StepBuilder("mount")
+    mount.pair(op("share", root), op("private", root))
+    mount.undo(op("umount_under", root), needs=1)
+    steps = [mount.step(), _fstab_step(parse_fstab(name, facts.fstab, root), root)]
+    if s.mount_devfs:
         steps.append(_devfs_step(root))
-    steps.append(Step("exec.prestart", (hooks.hook("exec_prestart"),), (), (hooks.hook("exec_poststop"),)))
-    jail_do: list[Action] = [op("spawn", root, cfg.get("host_hostname") or name, net, *facts.holder)]
+    steps.append(Step("exec.prestart", (hook(s, "exec_prestart", env),), (), (hook(s, "exec_poststop", env),)))
+    jail_do: list[Action] = [op("spawn", root, s.hostname or name, net, *facts.holder)]
     if net != "host":
         jail_do.append(run(*NSENTER_NET, "ip", "link", "set", "lo", "up"))
     steps.append(Step("jail", tuple(jail_do), (op("kill", root),)))
-    steps.append(Step("exec.created", (hooks.hook("exec_created"),)))
+    steps.append(Step("exec.created", (hook(s, "exec_created", env),)))
     if net == "vnet":
-        steps.append(_vnet_step(name, cfg, facts.jid))
-    resolver = resolver_step(cfg, facts)
+        steps.append(_vnet_step(name, s, facts.jid))
+    resolver = resolver_step(s, facts)
     if resolver.do:
         steps.append(resolver)
-    timeout = _timeout(cfg.get("exec_timeout"))
-    stop = float(cfg.get("stop_timeout") or 30)
-    steps.append(Step("exec.start", (hooks.inside("exec_start", timeout),),
-                      (hooks.inside("exec_stop", timeout, hook=True, needs=1), op("terminate", root, str(stop)))))
-    steps.append(Step("exec.poststart", (hooks.hook("exec_poststart"),), (hooks.hook("exec_prestop", needs=1),)))
+    steps.append(Step("exec.start", (_in_jail(s, "exec_start"),),
+                      (_in_jail(s, "exec_stop", hook=True, needs=1), op("terminate", root, str(s.stop_timeout)))))
+    steps.append(Step("exec.poststart", (hook(s, "exec_poststart", env),), (hook(s, "exec_prestop", env, needs=1),)))
     check_order(steps)
-    return Plan(name, tuple(s for s in steps if s.do), {
+    return Plan(name, tuple(step for step in steps if step.do), {
         "platform": "linux", "root": root, "jid": str(facts.jid), "console_log": facts.console_log,
         "kernel_name": kernel_name(name), "network": net})
 
@@ -198,90 +188,68 @@ def unmount_order(mounts: Sequence[tuple[int, int, str]], root: str) -> list[tup
     return order
 
 
-def _timeout(value: str | None) -> float | None:
-    seconds = float(value or 0)
-    return seconds if seconds > 0 else None  # jail(8): exec.timeout 0 waits for ever
-
-
-class _Hooks:
-    def __init__(self, name: str, cfg: Mapping[str, str], facts: LinuxFacts) -> None:
-        self.cfg = cfg
-        self.timeout = _timeout(cfg.get("exec_timeout"))
-        self.env = {"JID": str(facts.jid), "JNAME": kernel_name(name), "IOCAGE_NAME": name,
-                    "IOCAGE_HOSTNAME": cfg.get("host_hostname") or name, "IOCJAIL_ROOT": facts.root}
-
-    def hook(self, key: str, *, needs: int = 0) -> Action:
-        """A user's exec_* hook, run on the host through /bin/sh -c (the one shell allowed)."""
-        return op("hook", self.cfg.get(key) or "/usr/bin/true", needs=needs, env=self.env, hook=True,
-                  timeout=self.timeout)
-
-    def inside(self, key: str, timeout: float | None, *, hook: bool = False, needs: int = 0) -> Action:
-        env = clean_env({}) if is_true(self.cfg.get("exec_clean", "1")) else {}
-        return op("jexec", self.cfg.get(key) or "/usr/bin/true", needs=needs, env=env, hook=hook, timeout=timeout)
+def _in_jail(s: JailSettings, key: str, *, hook: bool = False, needs: int = 0) -> Action:
+    """exec_start or exec_stop, run inside the jail (in a clean environment with exec_clean)."""
+    env = clean_env({}) if s.exec_clean else {}
+    return op("jexec", s.hooks[key], needs=needs, env=env, hook=hook, timeout=s.exec_timeout)
 
 
 def _fstab_step(mounts: list[Mount], root: str) -> Step:
-    do = tuple(op("mount", m.fstype, m.source, root, m.target, m.options) for m in mounts)
-    undo = tuple(op("umount", root, m.target, needs=i + 1) for i, m in reversed(list(enumerate(mounts))))
-    return Step("mount.fstab", do, undo)
+    b = StepBuilder("mount.fstab")
+    for m in mounts:
+        b.pair(op("mount", m.fstype, m.source, root, m.target, m.options), op("umount", root, m.target))
+    return b.step()
 
 
 def _devfs_step(root: str) -> Step:
-    do: list[Action] = [op("mount", "tmpfs", "tmpfs", root, "/dev", "rw,mode=0755,size=1m,nosuid,noexec")]
-    do += [op("mknod", root, f"/dev/{n}", oct(mode)[2:], str(major), str(minor)) for n, mode, major, minor in DEV_NODES]
-    do += [op("mkdir", root, "/dev/pts"), op("mkdir", root, "/dev/shm")]
-    do.append(op("mount", "devpts", "devpts", root, "/dev/pts", "rw,newinstance,ptmxmode=0666,mode=0620,nosuid,noexec"))
-    devpts = len(do)
-    do += [op("symlink", root, f"/dev/{n}", target) for n, target in DEV_LINKS]
-    undo = (op("umount", root, "/dev/pts", needs=devpts), op("umount", root, "/dev", needs=1))
-    return Step("mount.devfs", tuple(do), undo)
+    b = StepBuilder("mount.devfs")
+    b.pair(op("mount", "tmpfs", "tmpfs", root, "/dev", "rw,mode=0755,size=1m,nosuid,noexec"), op("umount", root, "/dev"))
+    b.add(*(op("mknod", root, f"/dev/{n}", oct(mode)[2:], str(major), str(minor)) for n, mode, major, minor in DEV_NODES))
+    b.add(op("mkdir", root, "/dev/pts"), op("mkdir", root, "/dev/shm"))
+    b.pair(op("mount", "devpts", "devpts", root, "/dev/pts", "rw,newinstance,ptmxmode=0666,mode=0620,nosuid,noexec"),
+           op("umount", root, "/dev/pts"))
+    b.add(*(op("symlink", root, f"/dev/{n}", target) for n, target in DEV_LINKS))
+    return b.step()
 
 
-def _vnet_step(name: str, cfg: Mapping[str, str], jid: int) -> Step:
-    ip4 = A.parse_ip4_addr(cfg.get("ip4_addr", "none"))
-    ip6 = A.parse_ip6_addr(cfg.get("ip6_addr", "none"))
-    if is_true(cfg.get("dhcp")) or any(a.kind != "static" for a in (*ip4, *ip6)):
+def _vnet_step(name: str, s: JailSettings, jid: int) -> Step:
+    ip4, ip6 = s.ip4, s.ip6
+    if s.dhcp or any(a.kind != "static" for a in (*ip4, *ip6)):
         raise UnsupportedOnLinux(name, "DHCP and accept_rtadv are not available on Linux yet: give static addresses")
-    do: list[Action] = []
-    pairs = A.parse_interfaces(cfg.get("interfaces", "vnet0:bridge0"))
-    known = {nic for nic, _ in pairs}
+    known = {nic for nic, _ in s.interfaces}
     for addr in (*ip4, *ip6):
         if (addr.iface or "vnet0") not in known:
             raise UnsupportedOnLinux(name, f"{addr}: {addr.iface or 'vnet0'} is not in interfaces")
-    groups: list[list[Action]] = []
-    for nic, bridge in pairs:
+    b = StepBuilder("vnet.interface")
+    for nic, bridge in s.interfaces:
         index = nic[len("vnet"):]
         host_if, jail_if = f"{nic}.{jid}", f"epair{index}b"
-        do.append(run("ip", "link", "add", host_if, *_mac(cfg, nic, 0), "type", "veth",
-                      "peer", "name", jail_if, *_mac(cfg, nic, 1), "netns", "{pid}"))
-        group = [op("link_del", host_if, needs=len(do))]
-        mtu = cfg.get(f"{nic}_mtu", "auto")
+        b.pair(run("ip", "link", "add", host_if, *_mac(s, nic, 0), "type", "veth",
+                   "peer", "name", jail_if, *_mac(s, nic, 1), "netns", "{pid}"), op("link_del", host_if))
+        mtu = s.mtus[nic]
         if mtu != "auto":
-            do.append(run("ip", "link", "set", host_if, "mtu", mtu))
-            do.append(run(*NSENTER_NET, "ip", "link", "set", jail_if, "mtu", mtu))
+            b.add(run("ip", "link", "set", host_if, "mtu", mtu), run(*NSENTER_NET, "ip", "link", "set", jail_if, "mtu", mtu))
         if bridge:  # made if missing and joined in one locked step, so a stop never races it
-            do.append(op("bridge", bridge, host_if))
-            group.append(op("unbridge", bridge, needs=len(do)))
-        do.append(run("ip", "link", "set", host_if, "up"))
+            # undo per pair: the veth first, then the bridge it emptied
+            b.pair(op("bridge", bridge, host_if), op("unbridge", bridge), with_previous=True)
+        b.add(run("ip", "link", "set", host_if, "up"))
         for addr in (a for a in (*ip4, *ip6) if (a.iface or "vnet0") == nic):
             family = ["-6"] if ":" in (addr.address or "") else []
             length = addr.prefixlen if addr.prefixlen is not None else (128 if family else 32)
-            do.append(run(*NSENTER_NET, "ip", *family, "addr", "add", f"{addr.address}/{length}", "dev", jail_if))
-        do.append(run(*NSENTER_NET, "ip", "link", "set", jail_if, "up"))
-        groups.append(group)  # undo per pair: the veth first, then the bridge it emptied
-    for key, family in (("defaultrouter", []), ("defaultrouter6", ["-6"])):
-        gateway = cfg.get(key, "auto")
+            b.add(run(*NSENTER_NET, "ip", *family, "addr", "add", f"{addr.address}/{length}", "dev", jail_if))
+        b.add(run(*NSENTER_NET, "ip", "link", "set", jail_if, "up"))
+    for gateway, family in ((s.defaultrouter, []), (s.defaultrouter6, ["-6"])):
         has_addr = any(":" in (a.address or "") for a in ip6) if family else bool(ip4)
         if gateway not in ("auto", "none") and has_addr:  # auto: Linux has no bridge gateway to guess
             gw, _, zone = gateway.partition("%")
             dev = ["dev", f"epair{zone[len('vnet'):]}b"] if zone.startswith("vnet") else []
-            do.append(run(*NSENTER_NET, "ip", *family, "route", "add", "default", "via", gw, *dev))
-    return Step("vnet.interface", tuple(do), tuple(a for group in reversed(groups) for a in group))
+            b.add(run(*NSENTER_NET, "ip", *family, "route", "add", "default", "via", gw, *dev))
+    return b.step()
 
 
-def _mac(cfg: Mapping[str, str], nic: str, side: int) -> list[str]:
+def _mac(s: JailSettings, nic: str, side: int) -> list[str]:
     """`address MAC` from vnetN_mac ("host jail"), or nothing: the kernel picks one."""
-    value = cfg.get(f"{nic}_mac", "none")
+    value = s.macs[nic]
     if value in ("none", ""):
         return []
     macs = value.split()
@@ -289,5 +257,3 @@ def _mac(cfg: Mapping[str, str], nic: str, side: int) -> list[str]:
     if ":" not in mac:
         mac = ":".join(mac[i:i + 2] for i in range(0, 12, 2))
     return ["address", mac]
-
-

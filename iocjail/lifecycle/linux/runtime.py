@@ -17,11 +17,13 @@ from typing import Any
 from iocjail.errors import UsageError
 from iocjail.lifecycle import journal as J
 from iocjail.lifecycle.engine import Runner
-from iocjail.lifecycle.linux.plan import LinuxFacts, Mount, build_linux_plan, clean_env, fstab_mount
+from iocjail.lifecycle.linux.plan import LinuxFacts, Mount, build_linux_plan, fstab_mount
 from iocjail.lifecycle.linux.runner import LinuxRunner
 from iocjail.lifecycle.plan import Action, Step, op
 from iocjail.lifecycle.runtime import Built, Command, JailSite, Running, Wrap
+from iocjail.lifecycle.steps import clean_env
 from iocjail.model.fstab import Entry as FstabEntry
+from iocjail.model.jail import JailSettings
 from iocjail.model.values import is_true
 from iocjail.platform import linux, safe_paths, shell
 
@@ -73,7 +75,7 @@ class LinuxRuntime:
         return linux.jid_in_use
 
     def build(self, site: JailSite, cfg: Mapping[str, str], jid: int, datasets: frozenset[str] = frozenset()) -> Built:
-        return Built(build_linux_plan(site.name, cfg, facts(site, jid)), {})
+        return Built(build_linux_plan(site.name, JailSettings.from_effective(cfg), facts(site, jid)), {})
 
     def runner(self, rundir: Path, facts: Mapping[str, str], wrap: Wrap | None = None) -> Runner:
         runner: Runner = LinuxRunner(rundir, facts.get("console_log"))

@@ -18,11 +18,13 @@ from iocjail.errors import PropertyConflict
 from iocjail.lifecycle.engine import StepFailed, apply, rollback
 from iocjail.lifecycle.freebsd.checks import HOST_SYSCTLS, HostFeatureMissing
 from iocjail.lifecycle.engine import stop_plan_lines
-from iocjail.lifecycle.freebsd.plan import FreeBSDFacts, build_freebsd_plan, config_updates
+from iocjail.lifecycle.freebsd import plan as freebsd_plan
+from iocjail.lifecycle.freebsd.plan import FreeBSDFacts
 from iocjail.lifecycle.freebsd.runner import describe_action
 from iocjail.lifecycle.journal import Journal
 from iocjail.lifecycle.plan import START_ORDER
 from iocjail.model.devfs import DevfsRules, RulesetMissing
+from iocjail.model.jail import JailSettings
 from iocjail.model.properties import default_config, jail_identity
 from iocjail.platform.freebsd_output import Route, parse_ifconfig
 from tests.unit.lifecycle.freebsd_host import SimulatedHost
@@ -60,6 +62,14 @@ def facts(name: str, **over) -> FreeBSDFacts:
                 resolv_conf="search example.org\nnameserver 192.0.2.1\n")
     base.update(over)
     return FreeBSDFacts(**base)
+
+
+def build_freebsd_plan(name: str, cfg: dict[str, str], facts: FreeBSDFacts):
+    return freebsd_plan.build_freebsd_plan(name, JailSettings.from_effective(cfg), facts)
+
+
+def config_updates(name: str, cfg: dict[str, str]) -> dict[str, str]:
+    return freebsd_plan.config_updates(name, JailSettings.from_effective(cfg))
 
 
 def config(name: str, **over: str) -> dict[str, str]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from iocjail.lifecycle.linux.plan import (LinuxFacts, UnsupportedOnLinux, build_linux_plan, clean_env,
-                                          network_mode, parse_fstab, unmount_order)
+from iocjail.lifecycle.linux import plan as linux_plan
+from iocjail.lifecycle.linux.plan import LinuxFacts, UnsupportedOnLinux, parse_fstab, unmount_order
+from iocjail.lifecycle.steps import clean_env
 from iocjail.lifecycle.plan import START_ORDER, op, run
+from iocjail.model.jail import JailSettings
 from iocjail.model.properties import default_config
 from iocjail.lifecycle.linux.runner import LinuxRunner
 from iocjail.platform.linux import spawn_argv
@@ -20,6 +22,14 @@ def facts(**extra) -> LinuxFacts:
                 resolv_conf="nameserver 192.0.2.1\n", localtime=True)
     base.update(extra)
     return LinuxFacts(**base)
+
+
+def build_linux_plan(name: str, cfg: dict[str, str], facts: LinuxFacts):
+    return linux_plan.build_linux_plan(name, JailSettings.from_effective(cfg), facts)
+
+
+def network_mode(name: str, cfg: dict[str, str]) -> str:
+    return linux_plan.network_mode(name, JailSettings.from_effective(cfg))
 
 
 def cfg(**extra: str) -> dict[str, str]:

@@ -6,6 +6,7 @@ import pytest
 
 from iocjail.errors import PropertyConflict
 from iocjail.model.addresses import Addr, parse_ip4_addr, parse_ip6_addr
+from iocjail.model.jail import JailSettings
 from iocjail.model.vnet import (
     Alias, HostNet, aliases_to_add, colon_mac, generate_mac_pair, nic_macs, place_bare_addresses, vnet_plan,
 )
@@ -51,6 +52,10 @@ def test_stored_macs_win_and_new_ones_are_reported_for_saving():
 
 # -- vnet plan --------------------------------------------------------------------------------
 
+def plan_of(name, cfg, jid, host):
+    return vnet_plan(name, JailSettings.from_effective(cfg), jid, host)
+
+
 def cfg(**over):
     base = {"vnet": "1", "interfaces": "vnet0:bridge0", "ip4_addr": "vnet0|10.0.0.5/24", "ip6_addr": "none",
             "defaultrouter": "auto", "defaultrouter6": "auto", "mac_prefix": "02ff60",
@@ -60,7 +65,7 @@ def cfg(**over):
 
 
 def test_one_bridged_nic():
-    plan = vnet_plan("web1", cfg(), 7, HOST)
+    plan = plan_of("web1", cfg(), 7, HOST)
     (nic,) = plan.nics
     assert (nic.nic, nic.bridge, nic.host_if, nic.jail_if) == ("vnet0", "bridge0", "vnet0.7", "epair0b")
     assert (nic.mac_a, nic.mac_b) == ("02:ff:60:5f:cf:d6", "02:ff:60:5f:cf:d7")
@@ -72,33 +77,33 @@ def test_one_bridged_nic():
 
 
 def test_missing_bridge_is_created_with_the_default_interface():
-    plan = vnet_plan("web1", cfg(interfaces="vnet0:bridge5", vnet_default_interface="auto"), 7, HOST)
+    plan = plan_of("web1", cfg(interfaces="vnet0:bridge5", vnet_default_interface="auto"), 7, HOST)
     nic = plan.nics[0]
     assert nic.create_bridge and nic.bridge_adds == ("em0",) and nic.mtu == 1500
 
 
 def test_existing_bridge_gets_a_missing_default_interface():
-    nic = vnet_plan("web1", cfg(vnet_default_interface="em0"), 7, HOST).nics[0]
+    nic = plan_of("web1", cfg(vnet_default_interface="em0"), 7, HOST).nics[0]
     assert not nic.create_bridge and nic.bridge_adds == ("em0",) and nic.mtu == 9000
-    nic = vnet_plan("web1", cfg(vnet_default_interface="igb0"), 7, HOST).nics[0]
+    nic = plan_of("web1", cfg(vnet_default_interface="igb0"), 7, HOST).nics[0]
     assert nic.bridge_adds == ()
 
 
 def test_unknown_default_interface_is_refused():
     with pytest.raises(PropertyConflict, match="vnet_default_interface 'lagg0'"):
-        vnet_plan("web1", cfg(vnet_default_interface="lagg0"), 7, HOST)
+        plan_of("web1", cfg(vnet_default_interface="lagg0"), 7, HOST)
     with pytest.raises(PropertyConflict, match="no default route"):
-        vnet_plan("web1", cfg(vnet_default_interface="auto"), 7, HostNet())
+        plan_of("web1", cfg(vnet_default_interface="auto"), 7, HostNet())
 
 
 def test_mtu_explicit_and_default():
-    assert vnet_plan("web1", cfg(vnet0_mtu="1400"), 7, HOST).nics[0].mtu == 1400
+    assert plan_of("web1", cfg(vnet0_mtu="1400"), 7, HOST).nics[0].mtu == 1400
     lone = cfg(interfaces="vnet0:bridge9", vnet_default_mtu="1492")
-    assert vnet_plan("web1", lone, 7, HOST).nics[0].mtu == 1492  # a new bridge with no member
+    assert plan_of("web1", lone, 7, HOST).nics[0].mtu == 1492  # a new bridge with no member
 
 
 def test_two_nics_addresses_and_link_local_gateway():
-    plan = vnet_plan("web1", cfg(interfaces="vnet0:bridge0,vnet1:none", ip4_addr="10.0.0.5/24,vnet1|10.1.0.5/16",
+    plan = plan_of("web1", cfg(interfaces="vnet0:bridge0,vnet1:none", ip4_addr="10.0.0.5/24,vnet1|10.1.0.5/16",
                                  ip6_addr="vnet1|2001:db8::5/64", defaultrouter="10.0.0.1",
                                  defaultrouter6="fe80::1%vnet1"), 3, HOST)
     first, second = plan.nics
@@ -109,39 +114,39 @@ def test_two_nics_addresses_and_link_local_gateway():
 
 
 def test_dhcp_and_accept_rtadv_skip_static_setup():
-    plan = vnet_plan("web1", cfg(ip4_addr="vnet0|DHCP", ip6_addr="vnet0|accept_rtadv", bpf="1"), 7, HOST)
+    plan = plan_of("web1", cfg(ip4_addr="vnet0|DHCP", ip6_addr="vnet0|accept_rtadv", bpf="1"), 7, HOST)
     nic = plan.nics[0]
     assert nic.dhcp and nic.accept_rtadv and nic.ip4 == () and nic.ip6 == ()
     assert plan.gateway4 is None and plan.gateway6 is None
-    assert vnet_plan("web1", cfg(dhcp="1", bpf="1"), 7, HOST).nics[0].dhcp
+    assert plan_of("web1", cfg(dhcp="1", bpf="1"), 7, HOST).nics[0].dhcp
 
 
 def test_dhcp_needs_bpf():
     with pytest.raises(PropertyConflict, match="bpf=1"):
-        vnet_plan("web1", cfg(dhcp="1"), 7, HOST)
+        plan_of("web1", cfg(dhcp="1"), 7, HOST)
 
 
 def test_address_on_an_unknown_nic_is_refused():
     with pytest.raises(PropertyConflict, match="vnet2 is not one of the jail's interfaces"):
-        vnet_plan("web1", cfg(ip4_addr="vnet2|10.0.0.5/24"), 7, HOST)
+        plan_of("web1", cfg(ip4_addr="vnet2|10.0.0.5/24"), 7, HOST)
 
 
 def test_vnet_interfaces_and_lo0_addresses_are_set_inside():
-    plan = vnet_plan("web1", cfg(ip4_addr="vnet0|10.0.0.5/24,lo0|127.0.1.1,ix1|198.51.100.7/24",
+    plan = plan_of("web1", cfg(ip4_addr="vnet0|10.0.0.5/24,lo0|127.0.1.1,ix1|198.51.100.7/24",
                                  vnet_interfaces="ix1"), 7, HOST)
     assert plan.other_ip4 == (("lo0", "127.0.1.1"), ("ix1", "198.51.100.7/24"))
 
 
 def test_nat_makes_vnet0_the_gateway_instead_of_a_bridge_member():
-    plan = vnet_plan("web1", cfg(nat="1", ip4_addr="vnet0|172.16.0.2/30", defaultrouter="172.16.0.1"), 7, HOST)
+    plan = plan_of("web1", cfg(nat="1", ip4_addr="vnet0|172.16.0.2/30", defaultrouter="172.16.0.1"), 7, HOST)
     nic = plan.nics[0]
     assert nic.bridge is None and nic.nat_gateway == "172.16.0.1" and nic.mtu == 1500
     assert plan.gateway4 == "172.16.0.1"
 
 
 def test_gateway_none_and_host_without_gateway():
-    assert vnet_plan("web1", cfg(defaultrouter="none"), 7, HOST).gateway4 is None
-    assert vnet_plan("web1", cfg(), 7, HostNet(mtus={"bridge0": 1500})).gateway4 is None
+    assert plan_of("web1", cfg(defaultrouter="none"), 7, HOST).gateway4 is None
+    assert plan_of("web1", cfg(), 7, HostNet(mtus={"bridge0": 1500})).gateway4 is None
 
 
 # -- shared-IP aliases ------------------------------------------------------------------------
