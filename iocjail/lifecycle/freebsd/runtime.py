@@ -56,17 +56,17 @@ ASSUMED_SYSCTLS = {"kern.racct.enable": "1", "kern.features.vimage": "1", "net.i
 RunFn = Callable[..., shell.Result]
 
 
-def gather_facts(cfg: Mapping[str, str], *, jid: int, jaildir: str, iocroot: str, pool: str, rundir: str,
+def gather_facts(settings: JailSettings, *, jid: int, jaildir: str, iocroot: str, pool: str, rundir: str,
                  datasets: frozenset[str] = frozenset(), run: RunFn = shell.run,
                  etc: Path = Path("/etc")) -> FreeBSDFacts:
     """The facts of a real FreeBSD host (``datasets``: the jail_zfs ones that exist, from host.zfs)."""
     def out(*argv: str) -> str:
         return run(list(argv)).stdout
 
-    fib = F.setfib_prefix(cfg.get("exec_fib", "0"))
+    fib = F.setfib_prefix(settings.exec_fib)
     nats: set[int] = set()
     rules: set[int] = set()
-    if is_true(cfg.get("nat")) and cfg.get("nat_backend", "ipfw") == "ipfw":
+    if settings.nat and settings.nat_backend == "ipfw":
         rules = O.parse_ipfw_rule_numbers(out("ipfw", "list"))
         nats = O.parse_ipfw_nat_ids(out("ipfw", "nat", "show", "config"))
     resolv = etc / "resolv.conf"
@@ -81,10 +81,9 @@ def gather_facts(cfg: Mapping[str, str], *, jid: int, jaildir: str, iocroot: str
         localtime=(etc / "localtime").exists(), rundir=rundir)
 
 
-def assumed_facts(cfg: Mapping[str, str], *, jid: int, jaildir: str, iocroot: str, pool: str,
+def assumed_facts(settings: JailSettings, *, jid: int, jaildir: str, iocroot: str, pool: str,
                   rundir: str) -> FreeBSDFacts:
     """Stand-in facts for rendering a FreeBSD plan on another system (see the module docstring)."""
-    settings = JailSettings.from_effective(cfg)
     named = {settings.vnet_default_interface, settings.nat_interface}
     named |= {a.iface for a in (*settings.ip4, *settings.ip6) if a.iface}
     names = sorted(n for n in named - {"none", "auto"} if n and not n.startswith("vnet")) + [DEFAULT_IF]
@@ -104,9 +103,10 @@ def free_jid(reserved: int, in_use: set[int]) -> int:
     return jid
 
 
-def plan_lines(name: str, cfg: Mapping[str, str], facts: FreeBSDFacts, *, assumed: bool) -> tuple[Plan, list[str], list[str]]:
+def plan_lines(name: str, settings: JailSettings, facts: FreeBSDFacts, *,
+               assumed: bool) -> tuple[Plan, list[str], list[str]]:
     """(plan, start lines, stop lines) of `start --plan` / `stop --plan` for the FreeBSD runtime."""
-    plan = build_freebsd_plan(name, JailSettings.from_effective(cfg), facts)
+    plan = build_freebsd_plan(name, settings, facts)
     log = plan.facts["console_log"]
 
     def describe(action: Action) -> str:
@@ -126,9 +126,10 @@ def plan_lines(name: str, cfg: Mapping[str, str], facts: FreeBSDFacts, *, assume
 
 def assumed_plan(site: JailSite, cfg: Mapping[str, str], jid: int) -> tuple[Plan, list[str], list[str]]:
     """`start --plan --platform freebsd` off FreeBSD: the plan on assumed facts. Runs nothing."""
-    facts = assumed_facts(cfg, jid=jid, jaildir=str(site.jaildir), iocroot=str(site.iocroot), pool=site.pool,
+    settings = JailSettings.from_effective(cfg)
+    facts = assumed_facts(settings, jid=jid, jaildir=str(site.jaildir), iocroot=str(site.iocroot), pool=site.pool,
                           rundir=str(site.rundir))
-    return plan_lines(site.name, cfg, replace(facts, plugin_devfs=plugin_devfs(site.jaildir, cfg)), assumed=True)
+    return plan_lines(site.name, settings, replace(facts, plugin_devfs=plugin_devfs(site.jaildir, cfg)), assumed=True)
 
 
 def host_plan(site: JailSite, cfg: Mapping[str, str], jid: int, datasets: frozenset[str], *,
@@ -136,9 +137,10 @@ def host_plan(site: JailSite, cfg: Mapping[str, str], jid: int, datasets: frozen
     """`start --plan` on FreeBSD: the plan on this host's facts (read-only commands only)."""
     additions = plugin_devfs(site.jaildir, cfg)
     jails = O.parse_jls_json(run(list(F.jls_argv())).stdout)
-    facts = gather_facts(cfg, jid=free_jid(jid, {j.jid for j in jails.values()}), jaildir=str(site.jaildir),
+    settings = JailSettings.from_effective(cfg)
+    facts = gather_facts(settings, jid=free_jid(jid, {j.jid for j in jails.values()}), jaildir=str(site.jaildir),
                          iocroot=str(site.iocroot), pool=site.pool, rundir=str(site.rundir), datasets=datasets, run=run)
-    return plan_lines(site.name, cfg, replace(facts, plugin_devfs=additions), assumed=False)
+    return plan_lines(site.name, settings, replace(facts, plugin_devfs=additions), assumed=False)
 
 
 def plugin_devfs(jaildir: Path, cfg: Mapping[str, str]) -> DevfsRules | None:
@@ -185,10 +187,10 @@ class FreeBSDRuntime:
     def build(self, site: JailSite, cfg: Mapping[str, str], jid: int, datasets: frozenset[str] = frozenset()) -> Built:
         """Facts from this host (read-only commands), then the plan, which refuses before anything
         runs when a kernel feature the config needs is missing (lifecycle/freebsd/checks.py)."""
-        facts = gather_facts(cfg, jid=jid, jaildir=str(site.jaildir), iocroot=str(site.iocroot), pool=site.pool,
+        settings = JailSettings.from_effective(cfg)
+        facts = gather_facts(settings, jid=jid, jaildir=str(site.jaildir), iocroot=str(site.iocroot), pool=site.pool,
                              rundir=str(site.rundir), datasets=datasets, run=self._run, etc=self._etc)
         facts = replace(facts, conf_dir=self._conf_dir, plugin_devfs=plugin_devfs(site.jaildir, cfg))
-        settings = JailSettings.from_effective(cfg)
         return Built(build_freebsd_plan(site.name, settings, facts), config_updates(site.name, settings))
 
     def runner(self, rundir: Path, facts: Mapping[str, str], wrap: Wrap | None = None) -> Runner:

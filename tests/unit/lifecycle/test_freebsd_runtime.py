@@ -7,6 +7,7 @@ import json
 import pytest
 
 from iocjail.model.devfs import DevfsRules
+from iocjail.model.jail import JailSettings
 from iocjail.model.plugin_manifest import InvalidManifest
 from iocjail.model.properties import default_config, jail_identity
 from iocjail.platform.freebsd_output import Route
@@ -42,6 +43,10 @@ class Replay:
         raise AssertionError(f"unexpected command {argv}")
 
 
+def settings(**over: str) -> JailSettings:
+    return JailSettings.from_effective(cfg(**over))
+
+
 def cfg(**over):
     out = default_config(mac_prefix="02ff60", hostid=None)
     out.update(jail_identity("j1"))
@@ -52,7 +57,7 @@ def cfg(**over):
 def test_gather_facts_one_command_each(tmp_path):
     (tmp_path / "resolv.conf").write_text("nameserver 192.0.2.1\n")
     replay = Replay()
-    facts = R.gather_facts(cfg(exec_fib="2", nat="1", ip4_addr="em0|172.16.0.2"), jid=3, jaildir="/i/jails/j1",
+    facts = R.gather_facts(settings(exec_fib="2", nat="1", ip4_addr="em0|172.16.0.2"), jid=3, jaildir="/i/jails/j1",
                            iocroot="/i", pool="tank", rundir="/var/run/iocjail", run=replay, etc=tmp_path)
     assert facts.host_version == "14.1-RELEASE-p3" and facts.devfs_rulesets == {1, 2, 3, 4, 1000}
     assert facts.routes == {4: Route("192.0.2.1", "em0", "UGS")} and facts.interfaces["em0"].mtu == 1500
@@ -65,7 +70,7 @@ def test_gather_facts_one_command_each(tmp_path):
 
 def test_no_ipfw_queries_without_ipfw_nat(tmp_path):
     replay = Replay()
-    R.gather_facts(cfg(), jid=3, jaildir="/i/jails/j1", iocroot="/i", pool="tank", rundir="/r", run=replay,
+    R.gather_facts(settings(), jid=3, jaildir="/i/jails/j1", iocroot="/i", pool="tank", rundir="/r", run=replay,
                    etc=tmp_path)
     assert not any(c[0] == "ipfw" for c in replay.calls)
     assert ("netstat", "-rn", "--libxo", "json") in replay.calls  # exec_fib 0: no setfib
@@ -73,8 +78,8 @@ def test_no_ipfw_queries_without_ipfw_nat(tmp_path):
 
 def test_assumed_facts_render_a_vnet_plan_anywhere():
     c = cfg(vnet="1", vnet_default_interface="auto", ip4_addr="vnet0|10.0.0.5/24", interfaces="vnet0:bridge0")
-    facts = R.assumed_facts(c, jid=4, jaildir="/i/jails/j1", iocroot="/i", pool="tank", rundir="/r")
-    plan, start, stop = R.plan_lines("j1", c, facts, assumed=True)
+    facts = R.assumed_facts(JailSettings.from_effective(c), jid=4, jaildir="/i/jails/j1", iocroot="/i", pool="tank", rundir="/r")
+    plan, start, stop = R.plan_lines("j1", JailSettings.from_effective(c), facts, assumed=True)
     assert start[0] == "# FreeBSD start plan of j1 (ioc-j1, jid 4) — host facts assumed, not a FreeBSD host"
     text = "\n".join(start)
     assert "ifconfig bridge0 create description iocjail addm DEFAULT_IF up" in text
@@ -85,9 +90,9 @@ def test_assumed_facts_render_a_vnet_plan_anywhere():
 
 def test_assumed_facts_know_the_interfaces_the_config_names():
     c = cfg(ip4_addr="em1|192.0.2.9/24,192.0.2.10", vnet_default_interface="lagg0")
-    facts = R.assumed_facts(c, jid=1, jaildir="/i/jails/j1", iocroot="/i", pool="tank", rundir="/r")
+    facts = R.assumed_facts(JailSettings.from_effective(c), jid=1, jaildir="/i/jails/j1", iocroot="/i", pool="tank", rundir="/r")
     assert set(facts.interfaces) == {"em1", "lagg0", "DEFAULT_IF"}
-    _, start, _ = R.plan_lines("j1", c, facts, assumed=True)
+    _, start, _ = R.plan_lines("j1", JailSettings.from_effective(c), facts, assumed=True)
     assert "  ifconfig em1 inet 192.0.2.9/24 alias" in start
     assert "  ifconfig DEFAULT_IF inet 192.0.2.10/32 alias" in start
 
