@@ -7,7 +7,7 @@ import click
 from iocjail.cli import complete
 from iocjail.cli.common import Ctx, pass_ctx
 from iocjail.cli.output import Lines, captured_stdin, has_real_stdout, run_and_exit
-from iocjail.services import lifecycle as service
+from iocjail.services import enter as service
 
 
 @click.command()

@@ -7,7 +7,7 @@ import click
 from iocjail.cli import complete
 from iocjail.cli.common import Ctx, pass_ctx
 from iocjail.cli.output import Lines, announce, captured_stdin, finish_each, has_real_stdout, run_and_exit, show
-from iocjail.services import lifecycle as service
+from iocjail.services import batch, enter as service
 
 
 @click.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -34,7 +34,7 @@ def exec_(ctx: Ctx, name: str, command: tuple[str, ...], jail_user: str | None, 
     capture = not has_real_stdout()
     if name == "ALL":
         stdin = captured_stdin() if capture else None  # read once, given to every jail
-        finish_each(service.in_every_jail(
+        finish_each(batch.in_every_jail(
             ctx.host, lambda ref: service.exec_in(ctx.host, ref.name, command, jail_user=jail_user,
                                                   host_user=host_user, start_first=force, capture=capture,
                                                   stdin=stdin, reporter=Lines()),

@@ -11,6 +11,7 @@ from iocjail.cli import complete
 from iocjail.cli.common import Ctx, pass_ctx
 from iocjail.cli.output import Lines, lines
 from iocjail.services import lifecycle as service
+from iocjail.services.batch import Outcome
 from iocjail.services import plans
 
 PLATFORMS = ("linux", "freebsd")
@@ -29,7 +30,7 @@ def _check_plan_options(show_plan: bool, platform: str | None, rc: bool) -> None
         raise click.UsageError("--plan shows one jail's steps: name the jails instead of --rc")
 
 
-def _finish(outcomes: Sequence[service.Outcome]) -> None:
+def _finish(outcomes: Sequence[Outcome]) -> None:
     """One `iocjail: NAME: step: message` line per failed jail; the first one's exit code."""
     failed = [o for o in outcomes if o.error is not None]
     for outcome in failed:

@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from iocjail.services.lifecycle import NOT_RUNNING, Captured, Ran
+from iocjail.services.batch import NOT_RUNNING, Ran
+from iocjail.services.enter import Captured
 
 # What iocage prints when a step (or its undo, at stop) finished; other steps stay quiet.
 DONE = {

@@ -28,10 +28,10 @@ from iocjail.platform import freebsd_pkg as FP
 from iocjail.platform import safe_paths
 from iocjail.lifecycle.commands import Executor, HostExecutor, on_freebsd
 from iocjail.site import config, state
-from iocjail.services import lifecycle
+from iocjail.services import batch, enter, lifecycle
 from iocjail.site.host import Host
 from iocjail.site.jails import JailRef, resolve
-from iocjail.services.lifecycle import Captured
+from iocjail.services.enter import Captured
 
 log = logging.getLogger("iocjail.services.packages")
 
@@ -105,7 +105,7 @@ def run_pkg(host: Host, name: str, args: Sequence[str], *, capture: bool = False
         argv = linux_argv(cfg.get(PKG_COMMAND), args)
         if argv is None:
             raise PkgNotAvailable(ref.name, ref.name)
-        done = lifecycle.exec_in(host, ref.name, argv, start_first=True, capture=capture, stdin=stdin,
+        done = enter.exec_in(host, ref.name, argv, start_first=True, capture=capture, stdin=stdin,
                                  reporter=reporter)
         return done
     _ensure_running(host, ref, reporter)
@@ -121,10 +121,10 @@ def run_pkg(host: Host, name: str, args: Sequence[str], *, capture: bool = False
 
 def run_pkg_all(host: Host, args: Sequence[str], *, capture: bool = False, stdin: bytes | None = None,
                 reporter: Reporter | None = None, begin: Callable[[str], None] | None = None,
-                done: Callable[[str, Captured], None] | None = None) -> list[lifecycle.Ran[Captured]]:
+                done: Callable[[str, Captured], None] | None = None) -> list[batch.Ran[Captured]]:
     """`iocjail pkg ALL ARGS…`: every jail (templates never) in priority order, each started if
     needed, the same stdin for each; Linux jails without pkg_command are skipped."""
-    return lifecycle.in_every_jail(
+    return batch.in_every_jail(
         host, lambda ref: run_pkg(host, ref.name, args, capture=capture, stdin=stdin, reporter=reporter),
         skip=lambda ref: why_no_pkg(host, ref.name), begin=begin, done=done)
 
@@ -205,7 +205,7 @@ def with_retries(bootstrap: Command | None, jobs: Sequence[tuple[str, Command]],
 def _install_linux(host: Host, name: str, pkg_command: str | None, pkgs: Sequence[str], retries: int,
                    capture: bool, report: Report | None) -> list[str]:
     def attempt(command: Command) -> tuple[int, str]:
-        done = lifecycle.exec_in(host, name, list(command.argv), capture=capture, stdin=b"" if capture else None)
+        done = enter.exec_in(host, name, list(command.argv), capture=capture, stdin=b"" if capture else None)
         return done.code, done.stdout + done.stderr
 
     jobs = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from iocjail.lifecycle.select import on_freebsd
-from iocjail.services import lifecycle, packages, updates, upgrades
+from iocjail.services import batch, lifecycle, packages, updates, upgrades
 from iocjail.site.host import Host
 from iocjail.site.jails import resolve
 
@@ -28,7 +28,7 @@ def plan_text(host: Host, name: str, verb: str, platform: str | None = None, *, 
     if name != "ALL":
         yield _one(host, name, verb, args, release)
         return
-    for jail in lifecycle.every_jail(host):
+    for jail in batch.every_jail(host):
         try:
             yield _one(host, jail, verb, args, release)
         except updates.CannotUpdate as err:

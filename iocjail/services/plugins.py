@@ -50,7 +50,7 @@ from iocjail.platform import safe_paths
 from iocjail.platform.files import atomic_write
 from iocjail.lifecycle.commands import Executor, carry_out, default_executor
 from iocjail.site import config, state
-from iocjail.services import create, destroy, lifecycle, listing, plugin_source
+from iocjail.services import create, destroy, enter, lifecycle, listing, plugin_source
 from iocjail.site.host import Host
 from iocjail.site.jails import JailRef, all_jails, resolve
 from iocjail.services.plugin_source import Artifact, Source
@@ -281,7 +281,7 @@ def run_script(host: Host, name: str, root: Path, script: str, data: bytes, ip: 
     """ROOT/root/SCRIPT run inside with /bin/sh and IOCAGE_PLUGIN_IP; a non-zero exit fails."""
     write_in_root(root, f"root/{script}", data, 0o755)
     argv = ["/bin/sh", "-c", 'IOCAGE_PLUGIN_IP="$1" exec /bin/sh "/root/$2"', "sh", ip, script]
-    done = lifecycle.exec_in(host, name, argv, capture=True, stdin=b"")
+    done = enter.exec_in(host, name, argv, capture=True, stdin=b"")
     if done.code != 0:
         tail = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or [""]
         raise UsageError(f"{script} exited {done.code}" + (f": {tail[0]}" if tail[0] else ""))

@@ -35,7 +35,7 @@ from iocjail.lifecycle.updates import jail as JU
 from iocjail.model import config as model
 from iocjail.model.values import is_true
 from iocjail.platform import safe_paths
-from iocjail.services import lifecycle, plugin_update, plugins
+from iocjail.services import batch, plugin_update, plugins
 from iocjail.site import config, releases
 from iocjail.site.host import Host
 from iocjail.site.jails import JailRef, all_jails, resolve
@@ -216,7 +216,7 @@ def update(host: Host, target: str, *, reporter: Reporter | None = None, executo
 
 def update_all(host: Host, *, executor: Executor | None = None, now: Callable[[], datetime] = utc_now,
                begin: Callable[[str], None] | None = None,
-               done: Callable[[str, Outcome], None] | None = None) -> list[lifecycle.Ran[Outcome]]:
+               done: Callable[[str, Outcome], None] | None = None) -> list[batch.Ran[Outcome]]:
     """`update ALL`: every jail (templates never) in priority order, each behind its own snapshot
     and rolled back on its own failure, the others going on. A release is updated once, with the
     first of its basejails; the rest are skipped as updated (or not) with it, as are jails with
@@ -247,7 +247,7 @@ def update_all(host: Host, *, executor: Executor | None = None, now: Callable[[]
             if subj.release is not None:
                 first_of[subj.release] = (ref.name, worked)
 
-    return lifecycle.in_every_jail(host, one, skip=skip, begin=begin, done=done)
+    return batch.in_every_jail(host, one, skip=skip, begin=begin, done=done)
 
 
 def _update(host: Host, subj: Subject, executor: Executor | None, now: Callable[[], datetime]) -> Outcome:

@@ -29,8 +29,8 @@ from iocjail.lifecycle.plan import Action
 from iocjail.lifecycle.updates import jail as JU
 from iocjail.platform import safe_paths
 from iocjail.platform.files import atomic_write
-from iocjail.services import lifecycle, packages, plugin_update, plugins
-from iocjail.services.lifecycle import Captured
+from iocjail.services import batch, lifecycle, packages, plugin_update, plugins
+from iocjail.services.enter import Captured
 from iocjail.services.updates import (CannotUpdate, Outcome, Subject, dataset_mountpoint, jail_conf,
                                       prepare_work, read_userland, remove_work, rolled_back_on_failure, set_release,
                                       snapshot_first, subject, utc_now, work_paths)
@@ -218,7 +218,7 @@ def _upgrade(host: Host, up: UpgradePlan, executor: Executor | None, runtime: Ru
 
 @dataclass(frozen=True)
 class UpgradedAll:
-    results: list[lifecycle.Ran[Outcome]]
+    results: list[batch.Ran[Outcome]]
     offer: tuple[str, ...] = ()  # jails upgraded whose packages' reinstall is left to the user
     reinstalled: tuple[tuple[str, int], ...] = ()  # (jail, exit status of its pkg upgrade -f)
 
@@ -263,7 +263,7 @@ def upgrade_all(host: Host, new: str, *, reinstall: bool | None = None, capture:
                 reinstalled(name, result)
             codes.append((name, result.code))
 
-    results = lifecycle.in_every_jail(host, lambda ref: _upgrade(host, plans[ref.name], runner, runtime, now),
+    results = batch.in_every_jail(host, lambda ref: _upgrade(host, plans[ref.name], runner, runtime, now),
                                       skip=skip, begin=begin, done=upgraded)
     offer = tuple(r.name for r in results if r.result is not None) if reinstall is None else ()
     return UpgradedAll(results, offer, tuple(codes))

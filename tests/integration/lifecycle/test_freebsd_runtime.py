@@ -16,7 +16,7 @@ from iocjail.lifecycle.journal import Journal
 from iocjail.model.vnet import colon_mac, generate_mac_pair
 from iocjail.platform.shell import Result
 from iocjail.site import config, state
-from iocjail.services import lifecycle, listing, packages, props, upgrades
+from iocjail.services import enter, lifecycle, listing, packages, props, upgrades
 from iocjail.lifecycle.freebsd.runtime import FreeBSDRuntime
 from iocjail.site.host import Host
 from iocjail.lifecycle.runtime import Running
@@ -201,26 +201,26 @@ def test_exec_and_console_enter_the_running_jail_with_jexec(pool, etc, tmp_path)
     host = freebsd(fb, etc, tmp_path)
     jail(pool, "www1", exec_fib="2", login_flags="-f admin")
     with pytest.raises(JailNotRunning):
-        lifecycle.exec_in(host, "www1", ["id"], capture=True)
+        enter.exec_in(host, "www1", ["id"], capture=True)
     assert not any("jexec" in c[:3] for c in fb.calls)
 
     lifecycle.start(host, "www1")
     fb.answers[("setfib", "2", "jexec", "-U", "www", "ioc-www1", "/bin/sh", "-c", "id; exit 3")] = Result(
         (), 3, "uid=80(www)\n", "")
     fb.calls.clear()
-    done = lifecycle.exec_in(host, "www", ["id; exit 3"], jail_user="www", capture=True, stdin=b"in")
+    done = enter.exec_in(host, "www", ["id; exit 3"], jail_user="www", capture=True, stdin=b"in")
     assert (done.code, done.stdout) == (3, "uid=80(www)\n")
     assert fb.calls == [("jls", "--libxo", "json", "-d", "-v"),
                         ("setfib", "2", "jexec", "-U", "www", "ioc-www1", "/bin/sh", "-c", "id; exit 3")]
     assert fb.envs[-1]["USER"] == "www" and fb.envs[-1]["HOME"] == "/"
 
     fb.calls.clear()
-    assert lifecycle.console(host, "www1").code == 0  # a terminal: run interactively
+    assert enter.console(host, "www1").code == 0  # a terminal: run interactively
     assert fb.calls[-1] == ("setfib", "2", "jexec", "-u", "root", "ioc-www1", "login", "-p", "-f", "admin")
 
     fb.jails.clear()  # the jail was removed behind iocjail's back: it is not running any more
     with pytest.raises(JailNotRunning):
-        lifecycle.exec_in(host, "www1", ["id"], capture=True)
+        enter.exec_in(host, "www1", ["id"], capture=True)
     assert state.running(host) == {}
 
 

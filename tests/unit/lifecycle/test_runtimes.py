@@ -15,7 +15,7 @@ from iocjail.lifecycle import select as runtimes
 from iocjail.site import config, state
 from iocjail.lifecycle.freebsd.runtime import FreeBSDRuntime
 from iocjail.site.host import Host
-from iocjail.services.lifecycle import command_argv
+from iocjail.services.enter import command_argv
 from iocjail.lifecycle.linux.runtime import LinuxRuntime
 from iocjail.lifecycle.runtime import Running
 from tests.support.freebsd_host import FreeBSDHost
