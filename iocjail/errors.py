@@ -144,9 +144,17 @@ class CorruptConfig(IocjailError):
 
 
 class JailRunning(IocjailError):
-    """A start (or a verb that needs the jail stopped) finds it running."""
+    """A start finds the jail already running: nothing to do, which `start ALL` and `--rc` report
+    as a skip, not a failure. Not a verb's refusal of a running jail: that is MustBeStopped."""
 
     template = "{}: already running (jid {})"
+
+
+class MustBeStopped(IocjailError):
+    """A verb that changes a jail's datasets (clone, rename, export, destroy, a template's
+    conversion, rollback) refuses it while it runs. ``args`` = (name, name)."""
+
+    template = "jail {!r} is running: stop it first (iocjail stop {})"
 
 
 class JailNotRunning(IocjailError):

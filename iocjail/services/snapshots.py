@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from iocjail.errors import IocjailError, NotFound, UsageError
+from iocjail.errors import IocjailError, MustBeStopped, NotFound, UsageError
 from iocjail.model.datasets import is_under
 from iocjail.platform.zfs import Dataset
 from iocjail.site import config, state
@@ -38,7 +38,9 @@ class SnapshotNotFound(NotFound):
     template = "snapshot {!r} of {} not found"
 
 
-class JailRunning(UsageError):
+class StopBeforeRollback(MustBeStopped, UsageError):
+    """rollback's refusal of a running jail: its own words and a usage error's exit code (2)."""
+
     template = "{} is running: stop it first (iocjail stop {})"
 
 
@@ -233,7 +235,7 @@ def plan_rollback(host: Host, name: str, snapname: str) -> RollbackPlan:
     validate_name(snapname)
     ref = resolve(host, name)
     if ref.name in state.running(host):
-        raise JailRunning(ref.name, ref.name)
+        raise StopBeforeRollback(ref.name, ref.name)
     found = host.zfs.list_datasets(ref.dataset, ["createtxg"], recursive=True,
                                    types=("filesystem", "volume", "snapshot"))
     filesystems = [d.name for d in found if not d.is_snapshot and is_under(d.name, ref.dataset)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from iocjail.errors import IocjailError
+from iocjail.errors import MustBeStopped
 from iocjail.model import config as model
 from iocjail.model.values import is_true
 from iocjail.platform.files import atomic_write
@@ -20,10 +20,6 @@ from iocjail.site import config, state
 from iocjail.site.host import Host
 from iocjail.site.jails import JailRef
 from iocjail.services.provisioning import rename_back, transaction
-
-
-class JailRunning(IocjailError):
-    template = "jail {!r} is running: stop it first (iocjail stop {})"
 
 
 def is_template(cfg: Mapping[str, str]) -> bool:
@@ -35,7 +31,7 @@ def refuse_running(host: Host, *names: str) -> None:
     running = state.running(host)
     for name in names:
         if name in running:
-            raise JailRunning(name, name)
+            raise MustBeStopped(name, name)
 
 
 def convert(host: Host, ref: JailRef, stored: Mapping[str, str], to_template: bool,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
-from iocjail.errors import JailNotRunning, JailRunning
+from iocjail.errors import JailNotRunning, MustBeStopped
 from iocjail.site import config, state
 from iocjail.site.config import JailConfig
 from iocjail.site.host import Host
@@ -30,5 +30,5 @@ def with_jail(host: Host, name: str, *, lock: bool = True, running: bool | None 
             if running and up is None:
                 raise JailNotRunning(ref.name)
             if not running and up is not None:
-                raise JailRunning(ref.name, up.jid)
+                raise MustBeStopped(ref.name, ref.name)
         yield ref, config.load(host, ref)
