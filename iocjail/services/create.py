@@ -25,7 +25,6 @@ import uuid as uuidlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 from iocjail.errors import DatasetExists, IocjailError, JailNotFound, UsageError
@@ -36,6 +35,7 @@ from iocjail.model import properties
 from iocjail.model import provision as P
 from iocjail.model.values import is_true, validate_jail_name
 from iocjail.platform import safe_paths
+from iocjail.platform.clock import utc_stamp
 from iocjail.platform.zfs import Zfs
 from iocjail.site import config, releases
 from iocjail.services import packages, provisioning
@@ -96,10 +96,6 @@ def check_flags(req: CreateRequest) -> None:
         raise UsageError("-b (copied basejail) and -B (cloned basejail) cannot be combined")
     if req.clone_basejail and req.thick:
         raise UsageError("-B makes a cloned basejail: it cannot be thick (-T); use -b for a copied one")
-
-
-def utc_stamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def uuid4s() -> Iterator[str]:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from iocjail.archive import members as M
 from iocjail.archive.zipfiles import COMPRESSION, Writer
 from iocjail.errors import DatasetBusy, IocjailError, UsageError, ZfsError
+from iocjail.platform.clock import utc_now
 from iocjail.platform.files import atomic_write, fsync_dir
 from iocjail.site import config
 from iocjail.services.fetch import QuietReporter, Reporter
@@ -56,7 +57,7 @@ def export(host: Host, name: str, *, compression: str = "store", reporter: Repor
     if compression not in COMPRESSION:
         raise UsageError(f"unknown compression {compression!r}: choose {' or '.join(COMPRESSION)}")
     reporter = reporter or QuietReporter()
-    now = now or datetime.now(timezone.utc)
+    now = now or utc_now()
     ref = resolve(host, name, prefix=True)
     images = host.path("images")
     if not images.is_dir():

@@ -27,6 +27,7 @@ from iocjail.errors import IocjailError, NotFound, UsageError
 from iocjail.model import fstab as model
 from iocjail.model.fstab import Entry, FstabError, Line
 from iocjail.platform import shell
+from iocjail.platform.clock import utc_now
 from iocjail.platform.files import atomic_write
 from iocjail.site import config, state
 from iocjail.services import lifecycle
@@ -177,7 +178,7 @@ def run_editor(path: Path) -> int:
 # -- checks and writes --------------------------------------------------------------------------
 
 def _stamped(entry: Entry, now: datetime | None) -> Entry:
-    when = now or datetime.now(timezone.utc)
+    when = now or utc_now()
     return Entry(*entry.fields, comment=ADDED.format(when.astimezone(timezone.utc)))
 
 

@@ -21,6 +21,7 @@ from iocjail.errors import DatasetNotFound, IocjailError, ZfsError
 from iocjail.model import imported as I
 from iocjail.model import provision as P
 from iocjail.platform import processes
+from iocjail.platform.clock import utc_now
 from iocjail.platform.files import LockTimeout
 from iocjail.site import config
 from iocjail.site.host import Host
@@ -52,7 +53,7 @@ class Half:
 def mark(now: datetime | None = None) -> str:
     """The mark this process puts on the dataset it imports into."""
     pid = os.getpid()
-    since = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    since = (now or utc_now()).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return I.ImportMark(processes.host_name(), pid, processes.start_time(pid), since).text()
 
 

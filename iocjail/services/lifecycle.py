@@ -14,7 +14,6 @@ exec and console are services/enter.py; the ALL and several-names machinery serv
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 
 from iocjail.errors import IocjailError, JailNotRunning, JailRunning, UsageError
@@ -29,6 +28,7 @@ from iocjail.lifecycle.select import on_freebsd
 from iocjail.model import config as model
 from iocjail.model.fstab import Entry as FstabEntry
 from iocjail.platform import shell
+from iocjail.platform.clock import utc_stamp
 from iocjail.site import config, state
 from iocjail.services import jail_root
 from iocjail.services.batch import Outcome, batch
@@ -40,10 +40,6 @@ from iocjail.site.jails import JailRef, resolve
 class NotStartable(UsageError):
     template = "{}: {}"
 
-
-
-def _utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _journal_path(host: Host, name: str) -> Path:
@@ -69,7 +65,7 @@ def is_running(host: Host, name: str) -> bool:
 # -- start ------------------------------------------------------------------------------------
 
 def start(host: Host, names: str | Sequence[str], *, reporter: Reporter | None = None, wrap: Wrap | None = None,
-          now: Callable[[], str] = _utc_now) -> list[Outcome]:
+          now: Callable[[], str] = utc_stamp) -> list[Outcome]:
     """Start NAMES (or ALL: every jail not running, templates never). A single name given as a
     string (not a list) raises its error instead of reporting it in an Outcome."""
     state.of(host)  # no runtime on this system: one error, before any jail
@@ -101,7 +97,7 @@ def _recover(host: Host, name: str, reporter: Reporter | None = None) -> None:
 
 
 def start_one(host: Host, ref: JailRef, *, reporter: Reporter | None = None, wrap: Wrap | None = None,
-              now: Callable[[], str] = _utc_now) -> None:
+              now: Callable[[], str] = utc_stamp) -> None:
     runtime = state.of(host)
     _startable(ref, config.load(host, ref).effective)
     with config.lock(host, ref.name):

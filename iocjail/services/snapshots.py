@@ -18,6 +18,7 @@ from typing import Any
 
 from iocjail.errors import IocjailError, MustBeStopped, NotFound, UsageError
 from iocjail.model.datasets import is_under
+from iocjail.platform.clock import utc_now
 from iocjail.platform.zfs import Dataset
 from iocjail.site import config, state
 from iocjail.site.host import Host
@@ -80,7 +81,7 @@ def validate_name(name: str) -> str:
 
 
 def default_name(now: datetime | None = None) -> str:
-    return (now or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime(NAME_FORMAT)
+    return (now or utc_now()).astimezone(timezone.utc).strftime(NAME_FORMAT)
 
 
 def _targets(host: Host, name: str, *, prefix: bool) -> list[JailRef]:
