@@ -1,4 +1,4 @@
-"""iocage plugin INDEX and manifests (reference §4.2), validated before anything is made. Pure.
+"""iocage plugin manifests (reference §4.2), validated before anything is made. Pure.
 
 A manifest comes from someone else's repository, and every field ends up somewhere that matters:
 `name` names a jail and a dataset, `packagesite` and the fingerprint repository names are written
@@ -21,18 +21,18 @@ with the manifest's name and the field:
   FreeBSD host: no path, no `.ko` file name, nothing starting with `-`;
 * `devfs_ruleset`: device patterns relative to /dev with a mode (null, `unhide`, `hide` or octal
   digits), none that could unhide a node giving the jail the host (model/devfs.host_node), and
-  includes that name a ruleset (a number or a name of /etc/defaults/devfs.rules);
-* the artifact's `overlay/` tree (`check_overlay`): plain files and directories under relative
-  names, symlinks only to relative targets that stay inside the jail's root.
+  includes that name a ruleset (a number or a name of /etc/defaults/devfs.rules).
+
+The repository's other documents, its INDEX and the artifact's overlay tree, are
+model/plugin_source.py's.
 """
 
 from __future__ import annotations
 
 import json
-import posixpath
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -82,10 +82,6 @@ class UnsafeUrl(UsageError):
     template = "refusing {} {!r}: {}"
 
 
-class InvalidIndex(UsageError):
-    template = "plugin INDEX {}: {}"
-
-
 @dataclass(frozen=True)
 class Fingerprint:
     function: str
@@ -112,30 +108,9 @@ class Manifest:
         return tuple(name for name, _ in self.fingerprints)
 
 
-@dataclass(frozen=True)
-class IndexEntry:
-    key: str  # what `fetch -P KEY` names
-    manifest: str  # file name of its manifest, beside INDEX
-    name: str
-    description: str = ""
-    primary_pkg: str | None = None
-    official: bool = False
-    icon: str | None = None
-    license: str | None = None
-
-
-@dataclass(frozen=True)
-class Index:
-    entries: tuple[IndexEntry, ...]
-    skipped: tuple[str, ...] = field(default=())  # "KEY: why", entries that failed validation
-
-    def find(self, key: str) -> IndexEntry | None:
-        return next((e for e in self.entries if e.key == key), None)
-
-
 # -- URLs ------------------------------------------------------------------------------------------
 
-def _plain_text(value: str) -> bool:
+def plain_text(value: str) -> bool:
     return not any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value)
 
 
@@ -143,7 +118,7 @@ def check_git_url(url: str, *, local_ok: bool, what: str = "artifact") -> str:
     """`url` if git may be given it (see the module docstring); raises UnsafeUrl otherwise."""
     if not url or len(url) > MAX_URL:
         raise UnsafeUrl(what, url[:80], f"an empty URL or one longer than {MAX_URL} characters")
-    if not _plain_text(url):
+    if not plain_text(url):
         raise UnsafeUrl(what, url, "it contains whitespace or control characters")
     if url.startswith("-"):
         raise UnsafeUrl(what, url, "it would read as a command-line option")
@@ -203,7 +178,7 @@ def _strings(value: Any, pattern: re.Pattern[str], key: str, problems: _Problems
     return tuple(dict.fromkeys(v for v in value if isinstance(v, str)))
 
 
-def _json_object(text: str | bytes, where: str, error: type[UsageError], not_object: str) -> dict[str, Any]:
+def json_object(text: str | bytes, where: str, error: type[UsageError], not_object: str) -> dict[str, Any]:
     """`text` parsed as a JSON object, or `error(where, why)`."""
     try:
         data = json.loads(text)
@@ -216,7 +191,7 @@ def _json_object(text: str | bytes, where: str, error: type[UsageError], not_obj
 
 def parse_manifest(text: str | bytes, where: str, *, local: bool) -> Manifest:
     """The manifest in `text` (JSON), every problem reported at once; `local`: read from this host."""
-    data = _json_object(text, where, InvalidManifest, "must be a JSON object")
+    data = json_object(text, where, InvalidManifest, "must be a JSON object")
     return validate_manifest(data, where, local=local)
 
 
@@ -251,7 +226,7 @@ def validate_manifest(data: Mapping[str, Any], where: str, *, local: bool) -> Ma
     if not isinstance(official, bool):
         problems.add("official", "must be true or false")
     revision = data.get("revision", "0")
-    if isinstance(revision, bool) or not isinstance(revision, (str, int)) or not _plain_text(str(revision)):
+    if isinstance(revision, bool) or not isinstance(revision, (str, int)) or not plain_text(str(revision)):
         problems.add("revision", "must be a string or a number")
     branch = data.get("branch")
     if branch is not None and (not isinstance(branch, str) or not _WORD_RE.match(branch)):
@@ -348,7 +323,7 @@ def _devfs(value: Any, problems: _Problems) -> DevfsRules | None:
 def devfs_of(text: str | bytes, where: str) -> DevfsRules | None:
     """Only the `devfs_ruleset` of a kept manifest (jails/NAME/PLUGIN.json), checked as at
     install: what a start of the plugin jail adds to its generated ruleset, as iocage reads it."""
-    data = _json_object(text, where, InvalidManifest, "must be a JSON object")
+    data = json_object(text, where, InvalidManifest, "must be a JSON object")
     if "devfs_ruleset" not in data:
         return None
     problems = _Problems()
@@ -360,76 +335,6 @@ def devfs_of(text: str | bytes, where: str) -> DevfsRules | None:
 
 def is_plugin_name(name: str) -> bool:
     return bool(_NAME_RE.match(name))
-
-
-# -- INDEX -----------------------------------------------------------------------------------------
-
-def parse_index(text: str | bytes, where: str) -> Index:
-    """The INDEX of a plugin repository; an invalid entry is skipped (and named), never used."""
-    data = _json_object(text, where, InvalidIndex, "must be a JSON object of plugin: entry")
-    entries, skipped = [], []
-    for key, item in data.items():
-        try:
-            entries.append(_index_entry(key, item))
-        except ValueError as err:
-            skipped.append(f"{key}: {err}")
-    return Index(tuple(sorted(entries, key=lambda e: e.key)), tuple(skipped))
-
-
-def _index_entry(key: str, item: Any) -> IndexEntry:
-    if not _NAME_RE.match(key):
-        raise ValueError("a plugin name holds letters, digits, '.', '_' and '-'")
-    if not isinstance(item, dict):
-        raise ValueError("must be an object")
-    manifest = item.get("MANIFEST", f"{key}.json")
-    if not isinstance(manifest, str) or not re.match(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}\.json$", manifest):
-        raise ValueError("MANIFEST must be a file name NAME.json beside INDEX")
-    texts = {k: item.get(k) for k in ("name", "description", "primary_pkg", "icon", "license")}
-    for k, v in texts.items():
-        if v is not None and (not isinstance(v, str) or any(ord(ch) < 32 or ord(ch) == 127 for ch in v)):
-            raise ValueError(f"{k} must be a line of text")
-    official = item.get("official", False)
-    return IndexEntry(key=key, manifest=manifest, name=texts["name"] or key, description=texts["description"] or "",
-                      primary_pkg=texts["primary_pkg"], official=official is True, icon=texts["icon"],
-                      license=texts["license"])
-
-
-# -- the artifact's overlay ------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class OverlayEntry:
-    path: str  # relative to overlay/, `/`-separated
-    kind: str  # file, dir, symlink or other (a device, a fifo, a socket)
-    target: str | None = None  # a symlink's target
-
-
-def check_overlay(entries: Iterable[OverlayEntry]) -> list[OverlayEntry]:
-    """Every entry, in order, if all can be copied into a jail's root; raises UsageError naming
-    each one that cannot: an absolute name or one with `..`, something that is neither file,
-    directory nor symlink, a symlink whose target is absolute or climbs out of the root."""
-    problems, out = [], []
-    for entry in entries:
-        parts = entry.path.split("/")
-        if entry.path.startswith("/") or not entry.path or any(p in ("", ".", "..") for p in parts):
-            problems.append(f"{entry.path!r}: not a plain relative path")
-        elif entry.kind not in ("file", "dir", "symlink"):
-            problems.append(f"{entry.path}: a {entry.kind}, not a file, directory or symlink")
-        elif entry.kind == "symlink" and not _contained_link(entry.path, entry.target or ""):
-            problems.append(f"{entry.path} -> {entry.target}: a link must stay inside the jail (relative, no "
-                            "climbing out with ../)")
-        else:
-            out.append(entry)
-    if problems:
-        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-        raise UsageError(f"plugin overlay refused: {shown}")
-    return out
-
-
-def _contained_link(path: str, target: str) -> bool:
-    if not target or target.startswith("/") or not _plain_text(target.replace(" ", "")):
-        return False
-    joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
-    return joined != ".." and not joined.startswith("../")
 
 
 # -- properties of the new jail --------------------------------------------------------------------

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from iocjail.errors import NotFound, UsageError
-from iocjail.model import plugin_manifest as M
+from iocjail.model import plugin_manifest as M, plugin_source as S
 from iocjail.platform import git, safe_paths
 from iocjail.site import config
 from iocjail.site.host import Host
@@ -41,7 +41,7 @@ class PluginNotFound(NotFound):
 @dataclass(frozen=True)
 class IndexDir:
     path: Path  # the directory holding INDEX
-    index: M.Index
+    index: S.Index
     repository: str  # as the user named it: URL or directory
     local: bool  # read from this host (directory or file://)
 
@@ -53,14 +53,14 @@ class Source:
     plugin: str  # INDEX key, or the manifest's name for a FILE.json
     repository: str  # plugin_repository: the index, or "none" for a FILE.json
     local: bool
-    entry: M.IndexEntry | None = None
+    entry: S.IndexEntry | None = None
 
 
 @dataclass(frozen=True)
 class Artifact:
     path: Path  # the checked-out clone
     commit: str
-    overlay: tuple[M.OverlayEntry, ...]
+    overlay: tuple[S.OverlayEntry, ...]
     ui_json: bytes | None
     post_install: bytes | None
     post_upgrade: bytes | None
@@ -98,7 +98,7 @@ def load_index(host: Host, repository: str = OFFICIAL_INDEX, *, branch: str | No
         text = _read_in(path, "INDEX", "plugin INDEX")
         if text is None:
             raise NotFound(f"{repository} holds no INDEX: not a plugin index")
-        return IndexDir(path, M.parse_index(text, str(path / "INDEX")), str(path), True)
+        return IndexDir(path, S.parse_index(text, str(path / "INDEX")), str(path), True)
     M.check_git_url(repository, local_ok=True, what="plugin index")
     local = repository.lower().startswith("file://")
     path = host.path(INDEX_DIR)
@@ -109,7 +109,7 @@ def load_index(host: Host, repository: str = OFFICIAL_INDEX, *, branch: str | No
             text = _read_in(fresh, "INDEX", "plugin INDEX")
             if text is None:
                 raise NotFound(f"{repository} holds no INDEX: not a plugin index")
-            index = M.parse_index(text, f"{repository} INDEX")
+            index = S.parse_index(text, f"{repository} INDEX")
             _swap(fresh, path)
         finally:
             shutil.rmtree(fresh, ignore_errors=True)
@@ -150,7 +150,7 @@ def read_manifest(host: Host, plugin: str, *, repository: str = OFFICIAL_INDEX, 
         names = ", ".join(e.key for e in found.index.entries[:20]) or "nothing"
         skipped = [s for s in found.index.skipped if s.startswith(f"{plugin}: ")]
         if skipped:
-            raise M.InvalidIndex(found.repository, skipped[0])
+            raise S.InvalidIndex(found.repository, skipped[0])
         raise PluginNotFound(plugin, found.repository, names)
     read = _read_in(found.path, entry.manifest, "plugin manifest")
     if read is None:
@@ -173,14 +173,14 @@ def staged_artifact(source: Source, *, branch: str | None = None) -> Iterator[Ar
     try:
         path = staging / "artifact"
         git.clone(url, path, protocols=_protocols(source.local), branch=branch or source.manifest.branch)
-        yield Artifact(path, git.head(path), tuple(M.check_overlay(scan_overlay(path))),
+        yield Artifact(path, git.head(path), tuple(S.check_overlay(scan_overlay(path))),
                        _read_in(path, "ui.json", "ui.json"), _read_in(path, "post_install.sh", "post_install.sh"),
                        _read_in(path, "post_upgrade.sh", "post_upgrade.sh"))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def scan_overlay(artifact: Path) -> list[M.OverlayEntry]:
+def scan_overlay(artifact: Path) -> list[S.OverlayEntry]:
     """Every entry of ARTIFACT/overlay, parents before their contents, links not followed."""
     top = artifact / "overlay"
     try:
@@ -197,11 +197,11 @@ def scan_overlay(artifact: Path) -> list[M.OverlayEntry]:
             rel = full.relative_to(top).as_posix()
             mode = os.lstat(full).st_mode
             if stat.S_ISLNK(mode):
-                out.append(M.OverlayEntry(rel, "symlink", os.readlink(full)))
+                out.append(S.OverlayEntry(rel, "symlink", os.readlink(full)))
             elif stat.S_ISDIR(mode):
-                out.append(M.OverlayEntry(rel, "dir"))
+                out.append(S.OverlayEntry(rel, "dir"))
             elif stat.S_ISREG(mode):
-                out.append(M.OverlayEntry(rel, "file"))
+                out.append(S.OverlayEntry(rel, "file"))
             else:
-                out.append(M.OverlayEntry(rel, "other"))
+                out.append(S.OverlayEntry(rel, "other"))
     return sorted(out, key=lambda e: e.path.split("/"))

@@ -1,4 +1,4 @@
-"""Plugin manifests and INDEX: the iocage schema, hostile URLs, host-acting properties, overlays."""
+"""Plugin manifests: the iocage schema, hostile URLs, host-acting properties."""
 
 from __future__ import annotations
 
@@ -193,50 +193,3 @@ def test_jail_properties_are_defaults_then_manifest_then_user():
     ({"dhcp": "1"}, False), ({"nat": "on"}, False)])
 def test_a_plugin_needs_an_address(cfg, needs):
     assert M.needs_address(cfg) is needs
-
-
-# -- INDEX -----------------------------------------------------------------------------------------
-
-def test_index_entries_are_read_and_bad_ones_skipped_by_name():
-    index = M.parse_index(json.dumps({
-        "syncthing": {"MANIFEST": "syncthing.json", "name": "Syncthing", "primary_pkg": "net/syncthing",
-                      "description": "Personal cloud sync", "official": True},
-        "homebridge": {"MANIFEST": "homebridge.json", "name": "Homebridge", "description": "x", "offical": False},
-        "evil": {"MANIFEST": "../../../etc/passwd", "name": "Evil"},
-        "../x": {"MANIFEST": "x.json", "name": "x"},
-        "term": {"MANIFEST": "term.json", "name": "\x1b]0;owned\x07", "description": ""},
-    }), "INDEX")
-    assert [e.key for e in index.entries] == ["homebridge", "syncthing"]
-    assert index.find("syncthing") == M.IndexEntry("syncthing", "syncthing.json", "Syncthing", "Personal cloud sync",
-                                                   "net/syncthing", True)
-    assert index.find("homebridge").official is False and index.find("evil") is None
-    assert [s.split(":")[0] for s in index.skipped] == ["evil", "../x", "term"]
-
-
-def test_an_index_that_is_not_an_object_is_refused():
-    with pytest.raises(M.InvalidIndex, match="must be a JSON object"):
-        M.parse_index("[1]", "INDEX")
-
-
-# -- overlay ---------------------------------------------------------------------------------------
-
-def test_a_plain_overlay_passes_in_order():
-    entries = [M.OverlayEntry("usr", "dir"), M.OverlayEntry("usr/local", "dir"),
-               M.OverlayEntry("usr/local/etc/app.conf", "file"),
-               M.OverlayEntry("usr/local/etc/app.d", "symlink", "../share/app"),
-               M.OverlayEntry("usr/local/bin/app", "symlink", "../../../usr/local/share/app/bin")]
-    assert M.check_overlay(entries) == entries
-
-
-@pytest.mark.parametrize("entry, why", [
-    (M.OverlayEntry("../etc/passwd", "file"), "not a plain relative path"),
-    (M.OverlayEntry("usr/../../etc", "dir"), "not a plain relative path"),
-    (M.OverlayEntry("/etc/passwd", "file"), "not a plain relative path"),
-    (M.OverlayEntry("dev/mem", "other"), "a other, not a file"),
-    (M.OverlayEntry("etc/rc.local", "symlink", "/etc/shadow"), "must stay inside the jail"),
-    (M.OverlayEntry("etc/rc.local", "symlink", "../../../etc/shadow"), "must stay inside the jail"),
-    (M.OverlayEntry("etc", "symlink", ".."), "must stay inside the jail"),
-])
-def test_overlay_entries_that_leave_the_root_are_refused(entry, why):
-    with pytest.raises(UsageError, match=why):
-        M.check_overlay([M.OverlayEntry("ok", "file"), entry])
