@@ -7,6 +7,8 @@ Types are filtered here, from the `type` property requested alongside.
 
 zfs-fuse also reports "dataset is busy" for destroy and rename of a mounted dataset: both
 unmount first (deepest first), retry briefly, and rename remounts what it had to unmount.
+
+What zfs prints, read into `Dataset`s and typed errors, is platform/zfs_output.py's.
 """
 
 from __future__ import annotations
@@ -15,70 +17,17 @@ import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import IO
 
-from iocjail.errors import CommandFailed, CommandTimeout, DatasetBusy, DatasetExists, DatasetNotFound, ZfsError, first_line
+from iocjail.errors import CommandFailed, CommandTimeout, DatasetBusy, DatasetNotFound, ZfsError
 from iocjail.platform import shell
+from iocjail.platform.zfs_output import Dataset, Pool, classify, parse_get
 
 Runner = Callable[..., shell.Result]
 STREAM_PIPE = 1 << 20  # send/receive pipes: Linux's default pipe-max-size
 
 TYPES = ("filesystem", "volume", "snapshot")
 ACTIVE_PROP = "org.freebsd.ioc:active"
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """One dataset or snapshot and the properties asked for (value `-` means not set)."""
-
-    name: str
-    type: str
-    props: Mapping[str, str] = field(default_factory=dict)
-    sources: Mapping[str, str] = field(default_factory=dict)
-
-    def get(self, prop: str, default: str | None = None) -> str | None:
-        value = self.props.get(prop)
-        return default if value in (None, "-") else value
-
-    def is_local(self, prop: str) -> bool:
-        return self.sources.get(prop) == "local"
-
-    @property
-    def is_snapshot(self) -> bool:
-        return self.type == "snapshot"
-
-    @property
-    def dataset(self) -> str:
-        """The filesystem part of the name (`a/b` for `a/b@s`)."""
-        return self.name.split("@", 1)[0]
-
-    @property
-    def snapshot(self) -> str | None:
-        return self.name.split("@", 1)[1] if "@" in self.name else None
-
-
-@dataclass(frozen=True)
-class Pool:
-    name: str
-    health: str
-
-
-def _is_under(name: str, root: str) -> bool:
-    return name == root or name.startswith(root + "/") or name.startswith(root + "@")
-
-
-def classify(err: CommandFailed) -> ZfsError:
-    """Map zfs's stderr onto a typed error that keeps zfs's own first line as the message."""
-    msg = first_line(err.stderr) or f"{' '.join(err.argv[:2])}: exit status {err.returncode}"
-    lower = err.stderr.lower()
-    if "does not exist" in lower or "no such pool" in lower or "could not find any snapshots" in lower:
-        return DatasetNotFound(msg)
-    if "already exists" in lower:
-        return DatasetExists(msg)
-    if "busy" in lower:
-        return DatasetBusy(msg)
-    return ZfsError(msg)
 
 
 class Zfs:
@@ -159,7 +108,7 @@ class Zfs:
         elif recursive:
             args.append("-r")
         out = self._zfs(*args, ",".join(props), *names)
-        return [d for d in _parse_get(out) if d.type in wanted_types]
+        return [d for d in parse_get(out) if d.type in wanted_types]
 
     def dataset(self, name: str, props: Iterable[str] = ()) -> Dataset:
         """One dataset or snapshot; DatasetNotFound if it does not exist."""
@@ -373,7 +322,7 @@ class Zfs:
         stream carried (`received`), dataset -> {property: value}, in one call."""
         out = self._zfs("get", "-H", "-p", "-r", "-s", "local,received", "-o", "name,property,value,source",
                         "all", name)
-        return {d.name: dict(d.props) for d in _parse_get(out)}
+        return {d.name: dict(d.props) for d in parse_get(out)}
 
     # -- pools (tests and the demo make their own file-backed pools) ------------------------
     def pool_create(self, name: str, vdevs: Sequence[str], *, mountpoint: str | None = None) -> None:
@@ -381,24 +330,3 @@ class Zfs:
 
     def pool_destroy(self, name: str, *, force: bool = False) -> None:
         self._zpool("destroy", *(["-f"] if force else []), name)
-
-
-def _parse_get(out: str) -> list[Dataset]:
-    """Group `zfs get -H -p -o name,property,value,source` lines by dataset, keeping order."""
-    props: dict[str, dict[str, str]] = {}
-    sources: dict[str, dict[str, str]] = {}
-    for line in out.splitlines():
-        if not line:
-            continue
-        name, prop, rest = line.split("\t", 2)
-        value, source = rest.rsplit("\t", 1) if "\t" in rest else (rest, "-")
-        props.setdefault(name, {})[prop] = value
-        sources.setdefault(name, {})[prop] = source
-    return [
-        Dataset(name, values.get("type", "-"), values, sources[name]) for name, values in props.items()
-    ]
-
-
-def under(datasets: Iterable[Dataset], root: str) -> list[Dataset]:
-    """The datasets at or below `root` (snapshots of it included)."""
-    return [d for d in datasets if _is_under(d.name, root)]

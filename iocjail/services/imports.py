@@ -44,7 +44,8 @@ from iocjail.model import provision as P
 from iocjail.model.jail_root import root_problem
 from iocjail.model.values import validate_jail_name
 from iocjail.platform import safe_paths
-from iocjail.platform.zfs import TYPES, Dataset
+from iocjail.platform.zfs import TYPES
+from iocjail.platform.zfs_output import Dataset
 from iocjail.site import config
 from iocjail.services import half_imports, jail_root, provisioning
 from iocjail.services.fetch import QuietReporter, Reporter

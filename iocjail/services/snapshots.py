@@ -19,7 +19,7 @@ from typing import Any
 from iocjail.errors import IocjailError, MustBeStopped, NotFound, UsageError
 from iocjail.model.datasets import is_under
 from iocjail.platform.clock import utc_now
-from iocjail.platform.zfs import Dataset
+from iocjail.platform.zfs_output import Dataset
 from iocjail.site import config, state
 from iocjail.site.host import Host
 from iocjail.site.jails import JailRef, all_jails, resolve

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from iocjail.errors import DatasetNotFound, PoolNotFound
 from iocjail.model.datasets import validate_pool_name
-from iocjail.platform.zfs import Dataset
+from iocjail.platform.zfs_output import Dataset
 from iocjail.site import releases
 from iocjail.site.host import Host, IocrootMissing, IocrootNotMounted
 

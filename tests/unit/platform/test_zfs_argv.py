@@ -8,7 +8,8 @@ import pytest
 
 from iocjail.errors import CommandFailed, DatasetBusy, DatasetExists, DatasetNotFound, ZfsError
 from iocjail.platform.shell import Result
-from iocjail.platform.zfs import Zfs, _parse_get, classify
+from iocjail.platform.zfs import Zfs
+from iocjail.platform.zfs_output import classify, parse_get
 
 
 class Recorder:
@@ -68,7 +69,7 @@ def test_unknown_type_is_a_programming_error():
 
 
 def test_values_with_tabs_keep_the_source_column():
-    parsed = _parse_get("p\torg.x:note\ta\tb\tlocal\np\ttype\tfilesystem\t-\n")
+    parsed = parse_get("p\torg.x:note\ta\tb\tlocal\np\ttype\tfilesystem\t-\n")
     assert parsed[0].props["org.x:note"] == "a\tb"
     assert parsed[0].sources["org.x:note"] == "local"
 
