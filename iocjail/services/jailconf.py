@@ -7,9 +7,8 @@ import sys
 
 from iocjail.model.jail import JailSettings
 from iocjail.model.jail_params import Param, jail_params, render_jail_conf
-from iocjail.site import config
 from iocjail.site.host import Host
-from iocjail.site.jails import resolve
+from iocjail.site.jail import with_jail
 
 
 def host_version() -> str | None:
@@ -18,8 +17,8 @@ def host_version() -> str | None:
 
 
 def params(host: Host, name: str) -> tuple[str, list[Param]]:
-    ref = resolve(host, name, prefix=True)
-    cfg = config.load(host, ref).effective
+    with with_jail(host, name, lock=False) as (ref, current):
+        cfg = current.effective
     return ref.name, jail_params(ref.name, JailSettings.from_effective(cfg), str(ref.path), str(host.iocroot),
                                  host_version())
 
