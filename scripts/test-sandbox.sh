@@ -42,7 +42,7 @@ mount -t tmpfs -o mode=0755 iocjail-test /run/netns
 mount -t sysfs iocjail-test /sys  # /sys/class/net of this network namespace, not the host's
 ip link set lo up                 # the tests' mirrors and servers listen on 127.0.0.1
 export ZFS_FUSE_PIDFILE=/run/zfs/zfs-fuse.pid ZFS_FUSE_ARGS=--no-kstat-mount
-"$here/zfs-fuse-start.sh" >/dev/null
+sh "$here/zfs-fuse-start.sh" >/dev/null
 
 status=0
 "$@" || status=$?
@@ -51,7 +51,7 @@ status=0
 for p in $(zpool list -H -o name 2>/dev/null); do
     zpool destroy -f "$p" >/dev/null 2>&1 || echo "test-sandbox: could not destroy the pool $p a test left" >&2
 done
-"$here/zfs-fuse-stop.sh"
+sh "$here/zfs-fuse-stop.sh"
 umount /etc/zfs 2>/dev/null || true
 umount /tmp 2>/dev/null || true
 rm -rf "$private"
