@@ -7,9 +7,8 @@
 # network namespaces. There /run/zfs (the daemon's socket), /run/lock/zfs (its lock) and /etc/zfs
 # (its zpool.cache) are private, a private zfs-fuse serves them, and everything it mounts stays
 # inside; the jails' bridges, veth pairs and `ip netns` names (/run/netns) are private too, so two
-# runs that both start a jail with JID 1 on bridge0 cannot take each other's interfaces; and /tmp
-# is a directory of the run's own (under /var/tmp), so a test that checks the machine is left as
-# it found it (no pool image, no demo work directory) sees only its own run's files.
+# runs that both start a jail with JID 1 on bridge0 cannot take each other's interfaces. /tmp stays
+# shared: the checkout itself may live there (a private /tmp hid it: CI failed).
 # When the command ends, what pools it left are destroyed and the daemon stopped; should this
 # script be killed, the PID namespace dies with it and takes the daemon along.
 # Elsewhere (not root, or OpenZFS's kernel module, which has one /dev/zfs per host) the command runs
@@ -37,7 +36,6 @@ rm -f "$private/etc-zfs/zpool.cache"  # the host's pools are not ours to import
 mount -t tmpfs -o mode=0755 iocjail-test /run/zfs
 mount -t tmpfs -o mode=0700 iocjail-test /run/lock/zfs
 mount --bind "$private/etc-zfs" /etc/zfs
-mount --bind "$private/tmp" /tmp
 mount -t tmpfs -o mode=0755 iocjail-test /run/netns
 mount -t sysfs iocjail-test /sys  # /sys/class/net of this network namespace, not the host's
 ip link set lo up                 # the tests' mirrors and servers listen on 127.0.0.1
@@ -53,6 +51,5 @@ for p in $(zpool list -H -o name 2>/dev/null); do
 done
 sh "$here/zfs-fuse-stop.sh"
 umount /etc/zfs 2>/dev/null || true
-umount /tmp 2>/dev/null || true
 rm -rf "$private"
 exit "$status"
