@@ -19,6 +19,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+from iocjail.model.boot import strongly_connected
+
 PACKAGE = Path(__file__).resolve().parents[2] / "iocjail"
 
 FLOORS = {
@@ -97,38 +99,9 @@ def against_the_plan(edges: dict[str, set[str]]) -> set[tuple[str, str]]:
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
-    """Strongly connected components of more than one module (Tarjan)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on: set[str] = set()
-    found: list[list[str]] = []
-
-    def visit(v: str) -> None:
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        on.add(v)
-        for w in sorted(edges.get(v, ())):
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            component = []
-            while True:
-                w = stack.pop()
-                on.discard(w)
-                component.append(w)
-                if w == v:
-                    break
-            if len(component) > 1:
-                found.append(sorted(component))
-
-    for v in sorted(edges):
-        if v not in index:
-            visit(v)
-    return found
+    """Import cycles: the boot graph's strongly connected components serve modules as well."""
+    nodes = set(edges) | {t for targets in edges.values() for t in targets}
+    return strongly_connected({n: sorted(edges.get(n, ())) for n in nodes})
 
 
 def test_every_top_level_module_has_a_floor():
