@@ -27,7 +27,7 @@ class Machine:
     pools: frozenset[str]
     mounts: tuple[str, ...]  # /proc/self/mountinfo mount points
     processes: frozenset[str]  # "pid cmdline"
-    demo_dirs: frozenset[str]  # /tmp/iocjail-demo.*
+    demo_dirs: frozenset[str]  # TMPDIR/iocjail-demo.*
     rundir: frozenset[str]  # files under /var/run/iocjail
     zfs_fuse: frozenset[int]
 
@@ -48,13 +48,13 @@ def _processes() -> frozenset[str]:
     return frozenset(found)
 
 
-def machine() -> Machine:
+def machine(tmpdir: Path) -> Machine:
     pools = subprocess.run(["zpool", "list", "-H", "-o", "name"], capture_output=True, text=True, check=True)
     mounts = tuple(line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines())
     run = Path("/var/run/iocjail")
     files = frozenset(str(p) for p in run.rglob("*")) if run.exists() else frozenset()
     return Machine(frozenset(pools.stdout.split()), mounts, _processes(),
-                   frozenset(str(p) for p in Path("/tmp").glob("iocjail-demo.*")), files, _pids("zfs-fuse"))
+                   frozenset(str(p) for p in tmpdir.glob("iocjail-demo.*")), files, _pids("zfs-fuse"))
 
 
 def marked_active() -> set[str]:
@@ -67,9 +67,11 @@ def marked_active() -> set[str]:
     return found
 
 
-def run_demo(script: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def run_demo(script: Path, tmpdir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The demo with a TMPDIR of its own: another clone's suite may run its demo meanwhile, in
+    the /tmp every session shares, and its work directory is none of this test's business."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("IOCJAIL_")}
-    environ.update({"IOCJAIL": IOCJAIL_BIN, "PYTHON": sys.executable, **env})
+    environ.update({"IOCJAIL": IOCJAIL_BIN, "PYTHON": sys.executable, "TMPDIR": str(tmpdir), **env})
     # One stream, as a terminal shows it: the tour's refused commands print on stderr.
     return subprocess.run(["sh", str(script)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           env=environ, timeout=600)
@@ -81,7 +83,8 @@ def _named(pattern: str, output: str) -> str:
     return match.group(1)
 
 
-def assert_clean(before: Machine, after: Machine, pool: str, workdir: str) -> None:
+def assert_clean(before: Machine, after: Machine, pool: str, workdir: str, tmpdir: Path) -> None:
+    assert Path(workdir).parent == tmpdir  # the demo honoured TMPDIR
     assert pool not in after.pools
     assert not Path(workdir).exists()
     assert after.demo_dirs == before.demo_dirs
@@ -91,18 +94,25 @@ def assert_clean(before: Machine, after: Machine, pool: str, workdir: str) -> No
     assert {f for f in after.rundir - before.rundir if pool in f} == set()
 
 
-def test_demo_runs_end_to_end_and_leaves_the_machine_clean(zpool):
+def _tmpdir(tmp_path: Path) -> Path:
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    return tmpdir
+
+
+def test_demo_runs_end_to_end_and_leaves_the_machine_clean(zpool, tmp_path):
     require(has_unshare(), "needs root and unshare (util-linux) for the demo's jail")
     # The session pool carries the active mark: the demo must borrow it and give it back.
     assert iocjail("activate", zpool.name).exit_code == 0
-    before = machine()
+    tmpdir = _tmpdir(tmp_path)
+    before = machine(tmpdir)
     assert before.zfs_fuse or shutil.which("zfs-fuse") is None
 
-    done = run_demo(DEMO)
+    done = run_demo(DEMO, tmpdir)
     out = done.stdout
     assert done.returncode == 0, out
     pool = _named(r"file-backed pool: (iocdemo\d+)", out)
-    workdir = _named(r"removed (/tmp/iocjail-demo\.\S+)", out)
+    workdir = _named(r"removed (\S*/iocjail-demo\.\S+)", out)
     for step in ("13.2-RELEASE fetched: base.txz (downloaded", "demo1 successfully created!",
                  "iocjail: invalid value for priority: '5x'", "* Starting demo1", "hello from the jail",
                  "Snapshot: " + pool + "/iocage/jails/demo1@first created.", "* Stopping demo1",
@@ -112,8 +122,8 @@ def test_demo_runs_end_to_end_and_leaves_the_machine_clean(zpool):
     assert "export it" in out and f"Exported: {workdir}/mnt/iocage/images/demo1_" in out
     assert "stopped zfs-fuse" not in out  # it was running before: not the demo's to stop
 
-    assert_clean(before, machine(), pool, workdir)
-    assert machine().zfs_fuse == before.zfs_fuse
+    assert_clean(before, machine(tmpdir), pool, workdir, tmpdir)
+    assert machine(tmpdir).zfs_fuse == before.zfs_fuse
     # The mark the demo took is given back. Other test sessions sharing this machine activate
     # their own pools meanwhile (activate takes the mark from every other pool): then the demo may
     # not have found ours marked, or ours may have moved again since. CI's single session never does.
@@ -143,18 +153,19 @@ def _copy_demo(tmp_path: Path, start_says: str) -> tuple[Path, Path]:
 def test_a_demo_failing_halfway_cleans_up_and_stops_the_zfs_fuse_it_started(zpool, tmp_path):
     """iocjail replaced by false: the demo fails at `activate`, right after making its pool."""
     script, stopped = _copy_demo(tmp_path, "started")
-    before = machine()
-    done = run_demo(script, IOCJAIL=shutil.which("false") or "/bin/false")
+    tmpdir = _tmpdir(tmp_path)
+    before = machine(tmpdir)
+    done = run_demo(script, tmpdir, IOCJAIL=shutil.which("false") or "/bin/false")
     assert done.returncode != 0
     pool = _named(r"file-backed pool: (iocdemo\d+)", done.stdout)
-    workdir = _named(r"removed (/tmp/iocjail-demo\.\S+)", done.stdout)
+    workdir = _named(r"removed (\S*/iocjail-demo\.\S+)", done.stdout)
     assert f"destroyed pool {pool}" in done.stdout
     assert "stopped zfs-fuse (the demo started it)" in done.stdout and stopped.exists()
-    assert_clean(before, machine(), pool, workdir)
+    assert_clean(before, machine(tmpdir), pool, workdir, tmpdir)
 
 
 def test_the_demo_leaves_a_zfs_fuse_it_did_not_start(zpool, tmp_path):
     script, stopped = _copy_demo(tmp_path, "")
-    done = run_demo(script, IOCJAIL=shutil.which("false") or "/bin/false")
+    done = run_demo(script, _tmpdir(tmp_path), IOCJAIL=shutil.which("false") or "/bin/false")
     assert done.returncode != 0 and "destroyed pool iocdemo" in done.stdout
     assert "stopped zfs-fuse" not in done.stdout and not stopped.exists()
